@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"tawasul/internal/render"
+	"tawasul/internal/tawasul"
+)
+
+// statusOf is the one map from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	tawasul.EINVALID:      http.StatusBadRequest,
+	tawasul.EUNAUTHORIZED: http.StatusUnauthorized,
+	tawasul.EFORBIDDEN:    http.StatusForbidden,
+	tawasul.ENOTFOUND:     http.StatusNotFound,
+	tawasul.ECONFLICT:     http.StatusConflict,
+	tawasul.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	tawasul.ERATELIMIT:    http.StatusTooManyRequests,
+	tawasul.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	tawasul.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorPage is the data of the error page.
+type ErrorPage struct {
+	render.Base
+	TitleKey, MessageKey string
+	RequestID            string
+}
+
+// error answers with err: an error page in the request's language for
+// browsers, plain text otherwise. Internal errors are logged (without the
+// request's body or query) and shown without detail.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := tawasul.ErrorCode(err)
+	status := statusOf[code]
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		status, err = http.StatusRequestEntityTooLarge, tawasul.Errorf(tawasul.ETOOLARGE, "error.too_large", "request body too large")
+	}
+	reqID := middleware.GetReqID(r.Context())
+	if status >= 500 {
+		s.Logger.Error("request failed", "request_id", reqID, "method", r.Method, "error", err)
+	}
+	key := tawasul.ErrorKey(err)
+	titleKey := "error.title"
+	switch status {
+	case http.StatusNotFound:
+		titleKey = "error.not_found_title"
+	case http.StatusForbidden:
+		titleKey = "error.forbidden_title"
+	case http.StatusInternalServerError:
+		titleKey, key = "error.internal_title", "error.internal"
+	}
+	s.page(w, r, status, "error", &ErrorPage{TitleKey: titleKey, MessageKey: key, RequestID: reqID})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.error(w, r, tawasul.Errorf(tawasul.ENOTFOUND, "error.not_found", "not found"))
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = w.Write([]byte(s.langOf(r).T("error.method_not_allowed") + "\n"))
+}
+
+// page renders a full HTML page, filling in the Base.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, name string, data render.Page) {
+	b := data.BasePtr()
+	b.Lang = s.langOf(r)
+	b.User = userOf(r)
+	b.Simulator = s.Config.Twilio.Simulated()
+	b.SwitchURL = switchURL(r, b.Lang.Other())
+	if err := s.Render.Render(w, status, name, data); err != nil {
+		s.Logger.Error("render failed", "page", name, "error", err)
+		http.Error(w, b.Lang.T("error.internal"), http.StatusInternalServerError)
+	}
+}
+
+// switchURL is the current page in the other language, keeping its query.
+func switchURL(r *http.Request, lang string) string {
+	q := r.URL.Query()
+	q.Set("lang", lang)
+	path := r.URL.Path
+	if r.Method != http.MethodGet {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+		path = "/"
+	}
+	return path + "?" + q.Encode()
+}

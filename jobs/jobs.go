@@ -1,0 +1,53 @@
+// Package jobs holds Tawasul's River job kinds: each file defines one job's
+// args (IDs only — never personal data or message bodies) and its worker.
+// Register adds every worker; Queues and PeriodicJobs configure the client.
+//
+// Job list (kind → file):
+//   - purge_sessions: purge_sessions.go — deletes expired web sessions hourly.
+package jobs
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+)
+
+// Queue names, one per kind of work, so a slow queue cannot starve another.
+const (
+	QueueDefault     = river.QueueDefault
+	QueueMessages    = "messages"    // outbound SMS / WhatsApp
+	QueueRouting     = "routing"     // submission routing to departments
+	QueueMaintenance = "maintenance" // clean-ups
+)
+
+// Deps are what workers need.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+}
+
+// Register adds every worker to workers.
+func Register(workers *river.Workers, d Deps) {
+	river.AddWorker(workers, &PurgeSessionsWorker{pool: d.Pool})
+}
+
+// Queues returns the queue configuration for a client that works jobs.
+func Queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{
+		QueueDefault:     {MaxWorkers: 4},
+		QueueMessages:    {MaxWorkers: 8},
+		QueueRouting:     {MaxWorkers: 4},
+		QueueMaintenance: {MaxWorkers: 1},
+	}
+}
+
+// PeriodicJobs returns the jobs River's leader schedules.
+func PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PurgeSessionsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}

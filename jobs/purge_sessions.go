@@ -1,0 +1,35 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+)
+
+// PurgeSessionsArgs asks for expired web sessions to be deleted.
+type PurgeSessionsArgs struct{}
+
+// Kind is stable: queued rows store it.
+func (PurgeSessionsArgs) Kind() string { return "purge_sessions" }
+
+// InsertOpts puts the job on the maintenance queue, once at a time.
+func (PurgeSessionsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// PurgeSessionsWorker deletes sessions whose expiry has passed (the session
+// store's own cleanup goroutine is off; this job replaces it).
+type PurgeSessionsWorker struct {
+	river.WorkerDefaults[PurgeSessionsArgs]
+	pool *pgxpool.Pool
+}
+
+// Work deletes expired sessions.
+func (w *PurgeSessionsWorker) Work(ctx context.Context, job *river.Job[PurgeSessionsArgs]) error {
+	if _, err := w.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`); err != nil {
+		return fmt.Errorf("purge sessions: %w", err)
+	}
+	return nil
+}
