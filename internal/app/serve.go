@@ -17,6 +17,7 @@ import (
 
 	"tawasul/internal/auth"
 	"tawasul/internal/config"
+	"tawasul/internal/conversation"
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
 	"tawasul/internal/render"
@@ -54,6 +55,10 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 		return err
 	}
 	log := newLogger(cfg, e.Stderr)
+	if cfg.Twilio.Simulated() && cfg.Twilio.AuthToken == "" {
+		// Simulator mode: webhooks are signed with a token made for this run.
+		cfg.Twilio.AuthToken = auth.GeneratePassword() + auth.GeneratePassword()
+	}
 	db, err := openDatabase(ctx, cfg, log, cfg.DBMaxConns)
 	if err != nil {
 		return err
@@ -172,9 +177,11 @@ func startHTTP(ctx context.Context, e *Env, cfg *config.Config, db *database, st
 	if err := jobsUI.Start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("river ui: %w", err)
 	}
+	conv := &conversation.Engine{Pool: db.Pool, Catalog: catalog, FollowupWindow: cfg.FollowupWindow,
+		ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber}
 	srv := server.New(server.Deps{
 		Config: cfg, Pool: db.Pool, Store: store, River: riverClient, Catalog: catalog, Render: engine,
-		Passwords: passwords, Logger: log, JobsUI: jobsUI,
+		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv,
 		MigrationsCurrent: func(ctx context.Context) (bool, error) {
 			pending, err := db.pending(ctx)
 			return !pending, err

@@ -29,8 +29,8 @@ var (
 )
 
 // ServerURL returns the superuser URL of the test server, starting the
-// private cluster if needed. It skips the test when no PostgreSQL is
-// available and TEST_DATABASE_URL is unset.
+// private cluster if needed. It fails the test, with devpg's one-line
+// instruction, when no PostgreSQL is available.
 func ServerURL(t testing.TB) string {
 	t.Helper()
 	serverOnce.Do(func() {

@@ -121,27 +121,28 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 func (s *Server) language(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("lang")
-		var cookie string
-		if c, err := r.Cookie("lang"); err == nil {
-			cookie = c.Value
-		}
-		code := i18n.Negotiate(q, cookie, r.Header.Get("Accept-Language"))
-		if (q == i18n.Arabic || q == i18n.English) && q != cookie {
+		lang := s.langOf(r)
+		if c, err := r.Cookie("lang"); (q == i18n.Arabic || q == i18n.English) && (err != nil || c.Value != q) {
 			http.SetCookie(w, &http.Cookie{Name: "lang", Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
 				SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: s.Config.Secure()})
 		}
-		w.Header().Set("Content-Language", code)
+		w.Header().Set("Content-Language", lang.Code)
 		w.Header().Add("Vary", "Accept-Language, Cookie")
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), langKey, s.Catalog.Lang(code))))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), langKey, lang)))
 	})
 }
 
-// langOf returns the request's language (Arabic if the middleware did not run).
+// langOf returns the request's language: the one the language middleware
+// chose, or (outside it, e.g. in panic recovery) the same negotiation again.
 func (s *Server) langOf(r *http.Request) *i18n.Lang {
 	if l, ok := r.Context().Value(langKey).(*i18n.Lang); ok {
 		return l
 	}
-	return s.Catalog.Lang(i18n.Negotiate("", "", r.Header.Get("Accept-Language")))
+	var cookie string
+	if c, err := r.Cookie("lang"); err == nil {
+		cookie = c.Value
+	}
+	return s.Catalog.Lang(i18n.Negotiate(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language")))
 }
 
 const sessionUserID = "user_id"

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:8080" || cfg.PublicURL != "http://127.0.0.1:8080" || cfg.FollowupWindow != 10*time.Minute {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	if !cfg.Twilio.Simulated() || cfg.Secure() {
+		t.Error("no Twilio account should mean simulator mode; http public URL should not be Secure")
+	}
+}
+
+func TestValidationErrorsAreClear(t *testing.T) {
+	_, err := Load([]string{"TAWASUL_ADDR=nope", "TAWASUL_LOG_FORMAT=xml", "TAWASUL_PUBLIC_URL=ftp://x",
+		"TWILIO_ACCOUNT_SID=AC123", "TAWASUL_TRUSTED_PROXIES=10.0.0.0/8,bad"})
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"TAWASUL_ADDR", "TAWASUL_LOG_FORMAT", "TAWASUL_PUBLIC_URL", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", `"bad"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	if _, err := Load([]string{"TAWASUL_FOLLOWUP_WINDOW=soon"}); err == nil || !strings.Contains(err.Error(), "FollowupWindow") {
+		t.Errorf("bad duration: %v", err)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	f := t.TempDir() + "/token"
+	if err := os.WriteFile(f, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load([]string{"TWILIO_ACCOUNT_SID=AC1", "TWILIO_AUTH_TOKEN_FILE=" + f, "TWILIO_FROM=+15005550006",
+		"TAWASUL_PUBLIC_URL=https://tawasul.example.gov.sa/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Twilio.AuthToken != "s3cret" || cfg.Twilio.Simulated() || !cfg.Secure() || cfg.PublicURL != "https://tawasul.example.gov.sa" {
+		t.Errorf("got %+v", cfg.Twilio)
+	}
+}
+
+// TestREADMEListsEveryVariable keeps the README's configuration table true
+// to the code.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variables() {
+		if v.Description == "" {
+			t.Errorf("%s has no desc tag", v.Name)
+		}
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document `%s`", v.Name)
+		}
+	}
+}
