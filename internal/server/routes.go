@@ -38,6 +38,7 @@ var (
 // sessions; staff pages add the role check.
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
+	s.router = r
 	r.Use(middleware.RequestID)
 	r.Use(s.clientIP())
 	r.Use(s.recoverPanics)
@@ -55,6 +56,14 @@ func (s *Server) buildRoutes() http.Handler {
 
 	// Static assets, content-hashed URLs cached for a year.
 	s.public(r, "GET", "/static/*", s.handleStatic)
+
+	// Twilio webhooks: signed, no session, no CSRF token (Twilio sends no
+	// Origin header); the signature check runs before anything is parsed.
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireTwilioSignature)
+		s.public(r, "POST", "/twilio/sms", s.handleTwilioSMS)
+		s.public(r, "POST", "/twilio/sms/status", s.handleTwilioSMSStatus)
+	})
 
 	// Browser pages: sessions from here on.
 	r.Group(func(r chi.Router) {

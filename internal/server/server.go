@@ -11,12 +11,14 @@ import (
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"tawasul/internal/auth"
 	"tawasul/internal/config"
+	"tawasul/internal/conversation"
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
 	"tawasul/internal/render"
@@ -32,6 +34,8 @@ type Deps struct {
 	Render    *render.Engine
 	Passwords *auth.Passwords
 	Logger    *slog.Logger
+	// Conversation handles inbound SMS and WhatsApp messages.
+	Conversation *conversation.Engine
 	// JobsUI serves River UI at /admin/jobs; nil leaves the route out.
 	JobsUI http.Handler
 	// MigrationsCurrent reports whether the schema is up to date (for /readyz).
@@ -44,6 +48,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	signin   *auth.SignIn
 	routes   []RouteSpec
+	router   chi.Router
 	handler  http.Handler
 }
 

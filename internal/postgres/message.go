@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"tawasul/internal/tawasul"
+)
+
+// MessageInsertInbound stores an inbound message keyed by its Twilio SID.
+// When a message with that SID exists already (a replayed or concurrent
+// webhook), it inserts nothing and returns duplicate=true with the reply
+// stored for the first delivery.
+func (s *Store) MessageInsertInbound(ctx context.Context, contactID int64, ch tawasul.Channel, sid, body string) (id int64, duplicate bool, reply string, err error) {
+	err = s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, direction, channel, body, status, twilio_sid)
+		VALUES ($1, 'inbound', $2, $3, 'received', $4) ON CONFLICT (twilio_sid) DO NOTHING RETURNING id`,
+		contactID, ch, body, sid).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var r *string
+		if err := s.db.QueryRow(ctx, `SELECT id, reply FROM messages WHERE twilio_sid = $1`, sid).Scan(&id, &r); err != nil {
+			return 0, false, "", fmt.Errorf("postgres: message replay: %w", err)
+		}
+		if r != nil {
+			reply = *r
+		}
+		return id, true, reply, nil
+	}
+	if err != nil {
+		return 0, false, "", fmt.Errorf("postgres: message insert inbound: %w", err)
+	}
+	return id, false, "", nil
+}
+
+// MessageSetOutcome links an inbound message to its submission (may be nil)
+// and stores the reply it was given, so replays answer the same.
+func (s *Store) MessageSetOutcome(ctx context.Context, id int64, submissionID *int64, reply string) error {
+	_, err := s.db.Exec(ctx, `UPDATE messages SET submission_id = $2, reply = $3, updated_at = now() WHERE id = $1`,
+		id, submissionID, reply)
+	if err != nil {
+		return fmt.Errorf("postgres: message set outcome: %w", err)
+	}
+	return nil
+}
+
+// MessageInsertReply records the TwiML reply to an inbound message as an
+// outbound message on the contact's (and submission's) timeline.
+func (s *Store) MessageInsertReply(ctx context.Context, contactID int64, submissionID *int64, ch tawasul.Channel, body, purpose string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
+		VALUES ($1, $2, 'outbound', $3, $4, $5, 'replied') RETURNING id`, contactID, submissionID, ch, body, purpose).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: message insert reply: %w", err)
+	}
+	return id, nil
+}
+
+// MessagesByContact returns a contact's messages, oldest first.
+func (s *Store) MessagesByContact(ctx context.Context, contactID int64) ([]*tawasul.Message, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, contact_id, submission_id, direction, channel, body, purpose, status,
+		twilio_sid, error_code, created_at, updated_at FROM messages WHERE contact_id = $1 ORDER BY id`, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages by contact: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tawasul.Message, error) {
+		var m tawasul.Message
+		err := row.Scan(&m.ID, &m.ContactID, &m.SubmissionID, &m.Direction, &m.Channel, &m.Body, &m.Purpose, &m.Status,
+			&m.TwilioSID, &m.ErrorCode, &m.CreatedAt, &m.UpdatedAt)
+		return &m, err
+	})
+}
+
+// statusRank orders outbound delivery statuses; a message's status only
+// moves to a higher rank. failed and undelivered are final.
+const statusRank = `CASE %s WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2
+	WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'read' THEN 5
+	WHEN 'undelivered' THEN 9 WHEN 'failed' THEN 9 WHEN 'canceled' THEN 9 WHEN 'cancelled' THEN 9 ELSE -1 END`
+
+// MessageAdvanceStatus applies a delivery status callback: the outbound
+// message with sid moves to status (with errorCode, if any) only if that is
+// a step forward. It reports whether anything changed; late, repeated and
+// out-of-order callbacks change nothing.
+func (s *Store) MessageAdvanceStatus(ctx context.Context, sid, status string, errorCode *int) (bool, error) {
+	q := fmt.Sprintf(`UPDATE messages SET status = $2, error_code = coalesce($3, error_code), updated_at = now()
+		WHERE twilio_sid = $1 AND direction = 'outbound' AND %s < %s AND %s < 9`,
+		fmt.Sprintf(statusRank, "status"), fmt.Sprintf(statusRank, "$2::text"), fmt.Sprintf(statusRank, "status"))
+	tag, err := s.db.Exec(ctx, q, sid, status, errorCode)
+	if err != nil {
+		return false, fmt.Errorf("postgres: message advance status: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}

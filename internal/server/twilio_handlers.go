@@ -1,0 +1,100 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/twilio/twilio-go/client"
+	"github.com/twilio/twilio-go/twiml"
+
+	"tawasul/internal/sms"
+)
+
+// maxTwilioBody is the largest webhook body accepted (Twilio's are a few KiB).
+const maxTwilioBody = 64 << 10
+
+// requireTwilioSignature refuses, with 403 and before anything is parsed or
+// stored, any request whose X-Twilio-Signature does not match the URL Twilio
+// called — TAWASUL_PUBLIC_URL plus the raw request URI, never the Host
+// header — and the form body. Bodies over 64 KiB get 413.
+func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
+	v := client.NewRequestValidator(s.Config.Twilio.AuthToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sig := r.Header.Get("X-Twilio-Signature")
+		if sig == "" || s.Config.Twilio.AuthToken == "" {
+			http.Error(w, "missing or unusable signature", http.StatusForbidden)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTwilioBody))
+		if err != nil {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if !v.ValidateBody(s.Config.PublicURL+r.URL.RequestURI(), body, sig) {
+			http.Error(w, "invalid signature", http.StatusForbidden)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleTwilioSMS takes in an SMS or WhatsApp message: stores it and acts on
+// it in one transaction, then answers TwiML with the reply (the same reply
+// for a replayed MessageSid). If it cannot be stored it answers 503, so
+// Twilio's fallback URL takes over; never 200 for something not stored.
+func (s *Server) handleTwilioSMS(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return
+	}
+	in, err := sms.ParseInbound(r.PostForm)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := s.Conversation.HandleInbound(r.Context(), in)
+	if err != nil {
+		s.Logger.Error("inbound message not stored", "error", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	var verbs []twiml.Element
+	if res.Reply != "" {
+		verbs = append(verbs, &twiml.MessagingMessage{Body: res.Reply})
+	}
+	xml, err := twiml.Messages(verbs)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = io.WriteString(w, xml)
+}
+
+// handleTwilioSMSStatus applies a delivery status callback. A status only
+// moves forward (queued → sent → delivered; failed and undelivered are
+// final), so late, repeated and out-of-order callbacks change nothing.
+func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return
+	}
+	sid, status := r.PostForm.Get("MessageSid"), r.PostForm.Get("MessageStatus")
+	if sid == "" || status == "" {
+		http.Error(w, "MessageSid and MessageStatus are required", http.StatusBadRequest)
+		return
+	}
+	var code *int
+	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil {
+		code = &c
+	}
+	if _, err := s.Store.MessageAdvanceStatus(r.Context(), sid, status, code); err != nil {
+		s.Logger.Error("status callback not stored", "error", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

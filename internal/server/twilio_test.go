@@ -1,0 +1,265 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"tawasul/internal/twiliofake"
+)
+
+// webhook posts params to path signed for signURL+path (testPublicURL by
+// default), and returns status and body.
+func (b *testBundle) webhook(t *testing.T, path string, params url.Values, mutate ...func(*http.Request)) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", b.ts.URL+path, strings.NewReader(params.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliofake.Sign(testAuthToken, testPublicURL+path, params))
+	for _, m := range mutate {
+		m(req)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func inbound(from, body string) url.Values {
+	return url.Values{"MessageSid": {twiliofake.NewSID("SM")}, "AccountSid": {twiliofake.NewSID("AC")},
+		"From": {from}, "To": {"+966110000000"}, "Body": {body}, "NumMedia": {"0"}, "SmsStatus": {"received"},
+		"ApiVersion": {"2010-04-01"}, "SomeNewTwilioParam": {"accepted"}}
+}
+
+func (b *testBundle) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := b.srv.Pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestWebhookSignature(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	p := inbound("+966551234567", "انقطاع المياه في حي النسيم")
+	cases := map[string]func(*http.Request){
+		"missing header": func(r *http.Request) { r.Header.Del("X-Twilio-Signature") },
+		"wrong token": func(r *http.Request) {
+			r.Header.Set("X-Twilio-Signature", twiliofake.Sign("other", testPublicURL+"/twilio/sms", p))
+		},
+		// Signed for the Host the request reached, not the public URL Twilio was given.
+		"wrong URL": func(r *http.Request) {
+			r.Header.Set("X-Twilio-Signature", twiliofake.Sign(testAuthToken, b.ts.URL+"/twilio/sms", p))
+		},
+		"tampered param": func(r *http.Request) {
+			q := url.Values{}
+			for k, v := range p {
+				q[k] = v
+			}
+			q.Set("Body", "something else")
+			r.Body = io.NopCloser(strings.NewReader(q.Encode()))
+			r.ContentLength = int64(len(q.Encode()))
+		},
+	}
+	for name, mutate := range cases {
+		if status, _ := b.webhook(t, "/twilio/sms", p, mutate); status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, status)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages`); n != 0 {
+		t.Fatalf("%d messages stored from forged requests", n)
+	}
+	status, body := b.webhook(t, "/twilio/sms", p)
+	if status != 200 || !strings.Contains(body, "<Message>استلمنا بلاغك رقم QS-") {
+		t.Fatalf("valid webhook: %d %s", status, body)
+	}
+}
+
+func TestWebhookBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	big := inbound("+966551234567", strings.Repeat("ب", 40<<10))
+	if status, _ := b.webhook(t, "/twilio/sms", big); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized: %d, want 413", status)
+	}
+	noSID := inbound("+966551234567", "x")
+	noSID.Del("MessageSid")
+	if status, _ := b.webhook(t, "/twilio/sms", noSID); status != http.StatusBadRequest {
+		t.Errorf("no MessageSid: %d, want 400", status)
+	}
+	if status, _ := b.webhook(t, "/twilio/sms", inbound("not a phone", "x")); status != http.StatusBadRequest {
+		t.Errorf("bad From: %d, want 400", status)
+	}
+	res, err := http.Get(b.ts.URL + "/twilio/sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d, want 405", res.StatusCode)
+	}
+}
+
+func TestWebhookReplayedConcurrently(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	p := inbound("0551234567", "حفرة كبيرة في شارع الملك عبدالعزيز")
+	answers := make([]string, 5)
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() {
+			status, body := b.webhook(t, "/twilio/sms", p)
+			if status != 200 {
+				t.Errorf("delivery %d: %d", i, status)
+			}
+			answers[i] = body
+		})
+	}
+	wg.Wait()
+	for i := range answers {
+		if answers[i] != answers[0] || !strings.Contains(answers[0], "QS-") {
+			t.Fatalf("answers differ or lack a reference: %q vs %q", answers[i], answers[0])
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages WHERE direction = 'inbound'`); n != 1 {
+		t.Errorf("%d inbound messages, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 1 {
+		t.Errorf("%d submissions, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM contacts WHERE phone = '+966551234567'`); n != 1 {
+		t.Errorf("contact not normalised to E.164 once: %d", n)
+	}
+}
+
+func TestKeywordsAndOptOut(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	from := "+966551234567"
+	send := func(body string) string {
+		t.Helper()
+		status, xml := b.webhook(t, "/twilio/sms", inbound(from, body))
+		if status != 200 {
+			t.Fatalf("%q: %d", body, status)
+		}
+		return xml
+	}
+	if xml := send("  إيقاف! "); !strings.Contains(xml, "أوقفنا رسائل البلدية") {
+		t.Fatalf("Arabic STOP: %s", xml)
+	}
+	// Opted out: nothing is sent again — not even to STOP, HELP or a report…
+	for _, body := range []string{"STOP", "مساعدة", "الانارة طافية في حي الريان"} {
+		if xml := send(body); strings.Contains(xml, "<Message>") {
+			t.Errorf("opted-out contact was answered to %q: %s", body, xml)
+		}
+	}
+	// …but the report is kept.
+	if n := b.count(t, `SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE c.phone = $1`, from); n != 1 {
+		t.Errorf("report from an opted-out contact: %d submissions, want 1", n)
+	}
+	if xml := send("start"); !strings.Contains(xml, "Municipality messages are back on") {
+		t.Fatalf("opt in: %s", xml)
+	}
+	if xml := send("HELP."); !strings.Contains(xml, "STOP") || !strings.Contains(xml, "940") {
+		t.Errorf("help: %s", xml)
+	}
+}
+
+func TestKeywordVariants(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for i, body := range []string{"الغاء", "إلغاء الاشتراك", "ايقاف", "Stop", "UNSUBSCRIBE", "وقف", "توقف 🙏"} {
+		from := "+96655123450" + string(rune('0'+i))
+		_, xml := b.webhook(t, "/twilio/sms", inbound(from, body))
+		if !strings.Contains(xml, "<Message>") || strings.Contains(xml, "QS-") {
+			t.Errorf("%q was not taken as opt-out: %s", body, xml)
+		}
+	}
+	// Twilio's Advanced Opt-Out parameter decides even for other words.
+	p := inbound("+966551112233", "please no more")
+	p.Set("OptOutType", "STOP")
+	if _, xml := b.webhook(t, "/twilio/sms", p); strings.Contains(xml, "QS-") {
+		t.Errorf("OptOutType=STOP ignored: %s", xml)
+	}
+	// A keyword inside a sentence is not a keyword.
+	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966551112244", "stop the water leak please")); !strings.Contains(xml, "QS-") {
+		t.Errorf("sentence with 'stop' became a keyword: %s", xml)
+	}
+}
+
+func TestFollowupAddsToSameSubmission(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	from := "+966501234567"
+	_, first := b.webhook(t, "/twilio/sms", inbound(from, "اقتراح: زيادة الإنارة في ممشى حي الصفراء"))
+	_, second := b.webhook(t, "/twilio/sms", inbound(from, "وخصوصاً عند المدخل الشمالي"))
+	ref := first[strings.Index(first, "QS-"):][:len("QS-26-0001")]
+	if !strings.Contains(second, ref) || !strings.Contains(second, "أضفنا رسالتك") {
+		t.Fatalf("follow-up did not name the same reference %s: %s", ref, second)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 1 {
+		t.Errorf("%d submissions, want 1", n)
+	}
+	var kind, body string
+	if err := b.srv.Pool.QueryRow(context.Background(), `SELECT kind, body FROM submissions`).Scan(&kind, &body); err != nil {
+		t.Fatal(err)
+	}
+	if kind != "suggestion" || !strings.Contains(body, "المدخل الشمالي") {
+		t.Errorf("kind %q body %q", kind, body)
+	}
+	// English message from another contact gets an English answer.
+	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966501234568", "The street light is broken")); !strings.Contains(xml, "We received your message") {
+		t.Errorf("English answer: %s", xml)
+	}
+}
+
+func TestStatusCallbacksOnlyMoveForward(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	sid := twiliofake.NewSID("SM")
+	_, err := b.srv.Pool.Exec(ctx, `WITH c AS (INSERT INTO contacts (phone) VALUES ('+966551234567') RETURNING id)
+		INSERT INTO messages (contact_id, direction, channel, body, status, twilio_sid)
+		SELECT id, 'outbound', 'sms', 'x', 'queued', $1 FROM c`, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		var s string
+		_ = b.srv.Pool.QueryRow(ctx, `SELECT status FROM messages WHERE twilio_sid = $1`, sid).Scan(&s)
+		return s
+	}
+	cb := func(st string) {
+		code, _ := b.webhook(t, "/twilio/sms/status", url.Values{"MessageSid": {sid}, "MessageStatus": {st}})
+		if code != http.StatusNoContent {
+			t.Fatalf("callback %s: %d", st, code)
+		}
+	}
+	for _, step := range []struct{ send, want string }{
+		{"delivered", "delivered"}, {"sent", "delivered"}, {"queued", "delivered"}, {"delivered", "delivered"},
+	} {
+		cb(step.send)
+		if got := status(); got != step.want {
+			t.Errorf("after %s: %s, want %s", step.send, got, step.want)
+		}
+	}
+	// failed is final: nothing moves it.
+	sid2 := sid
+	_, _ = b.srv.Pool.Exec(ctx, `UPDATE messages SET status = 'sent' WHERE twilio_sid = $1`, sid2)
+	code, _ := b.webhook(t, "/twilio/sms/status", url.Values{"MessageSid": {sid}, "MessageStatus": {"failed"}, "ErrorCode": {"30003"}})
+	if code != 204 || status() != "failed" {
+		t.Fatalf("failed: %d %s", code, status())
+	}
+	cb("delivered")
+	if status() != "failed" {
+		t.Error("a delivered callback after failed changed the status")
+	}
+}

@@ -1,0 +1,174 @@
+// Package sms is Tawasul's Twilio messaging logic with no HTTP in it:
+// parsing inbound webhooks, recognising keywords and languages, segment
+// maths, and sending through Twilio's REST API.
+package sms
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"tawasul/internal/arabic"
+	"tawasul/internal/phone"
+	"tawasul/internal/tawasul"
+)
+
+// Inbound is an incoming SMS or WhatsApp message, as Twilio posts it.
+type Inbound struct {
+	MessageSID string
+	From       string // E.164, without any whatsapp: prefix
+	To         string
+	Channel    tawasul.Channel
+	Body       string
+	OptOutType string // "STOP", "START", "HELP" with Advanced Opt-Out, else ""
+	NumMedia   int
+}
+
+// ParseInbound reads Twilio's inbound-message webhook parameters. It returns
+// an EINVALID error when MessageSid or From is missing or malformed; unknown
+// parameters are ignored (Twilio adds new ones without notice).
+func ParseInbound(form url.Values) (*Inbound, error) {
+	in := &Inbound{MessageSID: form.Get("MessageSid"), Body: form.Get("Body"), OptOutType: strings.ToUpper(form.Get("OptOutType"))}
+	if in.MessageSID == "" {
+		in.MessageSID = form.Get("SmsMessageSid")
+	}
+	if !validSID(in.MessageSID, "SM", "MM") {
+		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "MessageSid missing or malformed")
+	}
+	from, ch := splitChannel(form.Get("From"))
+	in.Channel = ch
+	e164, err := phone.Normalize(from)
+	if err != nil {
+		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "From is not a phone number")
+	}
+	in.From = e164
+	in.To, _ = splitChannel(form.Get("To"))
+	if n := form.Get("NumMedia"); n != "" {
+		fmt.Sscanf(n, "%d", &in.NumMedia)
+	}
+	if len(in.Body) > 1600*4 {
+		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "Body too long")
+	}
+	return in, nil
+}
+
+// splitChannel strips a "whatsapp:" prefix and says which channel it was.
+func splitChannel(addr string) (string, tawasul.Channel) {
+	if rest, ok := strings.CutPrefix(addr, "whatsapp:"); ok {
+		return rest, tawasul.ChannelWhatsApp
+	}
+	return addr, tawasul.ChannelSMS
+}
+
+// Address returns how to address e164 on channel: "whatsapp:+…" for WhatsApp.
+func Address(ch tawasul.Channel, e164 string) string {
+	if ch == tawasul.ChannelWhatsApp {
+		return "whatsapp:" + e164
+	}
+	return e164
+}
+
+func validSID(s string, prefixes ...string) bool {
+	if len(s) != 34 {
+		return false
+	}
+	ok := false
+	for _, p := range prefixes {
+		ok = ok || strings.HasPrefix(s, p)
+	}
+	if !ok {
+		return false
+	}
+	for _, r := range s[2:] {
+		if !unicode.Is(unicode.ASCII_Hex_Digit, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Keyword is a command a resident can text.
+type Keyword int
+
+// Keywords. They win over everything else in a message.
+const (
+	NoKeyword Keyword = iota
+	OptOut
+	OptIn
+	Help
+)
+
+var keywords = func() map[string]Keyword {
+	m := map[string]Keyword{}
+	add := func(k Keyword, words ...string) {
+		for _, w := range words {
+			m[arabic.Keyword(w)] = k
+		}
+	}
+	add(OptOut, "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "إيقاف", "توقف", "إلغاء", "الغاء", "وقف", "إلغاء الاشتراك")
+	add(OptIn, "START", "YES", "UNSTOP", "ابدأ", "اشتراك")
+	add(Help, "HELP", "INFO", "مساعدة")
+	return m
+}()
+
+// ClassifyKeyword says whether the whole message is a keyword: alone, with
+// surrounding spaces or punctuation, any case, Arabic letter variants and
+// tashkeel ignored. Twilio's OptOutType, when present, decides.
+func ClassifyKeyword(body, optOutType string) Keyword {
+	switch optOutType {
+	case "STOP":
+		return OptOut
+	case "START":
+		return OptIn
+	case "HELP":
+		return Help
+	}
+	return keywords[arabic.Keyword(body)]
+}
+
+// kindWords map a leading word to the submission kind it sets.
+var kindWords = func() map[string]tawasul.Kind {
+	m := map[string]tawasul.Kind{}
+	add := func(k tawasul.Kind, words ...string) {
+		for _, w := range words {
+			m[arabic.Keyword(w)] = k
+		}
+	}
+	add(tawasul.KindSuggestion, "اقتراح", "مقترح", "suggestion")
+	add(tawasul.KindComplaint, "شكوى", "بلاغ", "complaint")
+	add(tawasul.KindInquiry, "استفسار", "سؤال", "inquiry", "question")
+	add(tawasul.KindIdea, "فكرة", "idea")
+	add(tawasul.KindPraise, "شكر", "شكرا", "praise", "thanks")
+	return m
+}()
+
+// ClassifyKind returns the kind set by the message's first word (اقتراح,
+// suggestion, شكوى, complaint, استفسار, inquiry, فكرة, idea, شكر, praise),
+// or complaint.
+func ClassifyKind(body string) tawasul.Kind {
+	first, _, _ := strings.Cut(strings.TrimSpace(body), " ")
+	first, _, _ = strings.Cut(first, ":")
+	if k, ok := kindWords[arabic.Keyword(first)]; ok {
+		return k
+	}
+	return tawasul.KindComplaint
+}
+
+// DetectLanguage returns "ar" when the text has Arabic letters, "en" when it
+// has Latin letters only, and fallback when it has neither (digits, emoji).
+func DetectLanguage(text, fallback string) string {
+	latin := false
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r):
+			return "ar"
+		case unicode.Is(unicode.Latin, r):
+			latin = true
+		}
+	}
+	if latin {
+		return "en"
+	}
+	return fallback
+}

@@ -1,0 +1,80 @@
+package sms
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"tawasul/internal/tawasul"
+)
+
+func TestParseInbound(t *testing.T) {
+	sid := "SM" + strings.Repeat("a1", 16)
+	in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+966551234567"}, "Body": {"مرحبا"}, "Unknown": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.From != "+966551234567" || in.Channel != tawasul.ChannelWhatsApp || in.MessageSID != sid {
+		t.Errorf("got %+v", in)
+	}
+	for name, form := range map[string]url.Values{
+		"no sid":    {"From": {"+966551234567"}},
+		"short sid": {"MessageSid": {"SM123"}, "From": {"+966551234567"}},
+		"bad from":  {"MessageSid": {sid}, "From": {"hello"}},
+	} {
+		if _, err := ParseInbound(form); tawasul.ErrorCode(err) != tawasul.EINVALID {
+			t.Errorf("%s: %v, want EINVALID", name, err)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	kw := map[string]Keyword{
+		"STOP": OptOut, " stop. ": OptOut, "إلغاء": OptOut, "الغاء": OptOut, "إلغاء الاشتراك": OptOut, "وقف": OptOut,
+		"START": OptIn, "ابدأ": OptIn, "اشتراك": OptIn, "help": Help, "مساعدة؟": Help, "مُساعَدة": Help,
+		"stop the leak": NoKeyword, "": NoKeyword,
+	}
+	for body, want := range kw {
+		if got := ClassifyKeyword(body, ""); got != want {
+			t.Errorf("ClassifyKeyword(%q) = %v, want %v", body, got, want)
+		}
+	}
+	kinds := map[string]tawasul.Kind{
+		"اقتراح: تشجير الشارع": tawasul.KindSuggestion, "فكرة تطبيق للبلدية": tawasul.KindIdea,
+		"شكرا على سرعة الاستجابة": tawasul.KindPraise, "استفسار عن رخصة بناء": tawasul.KindInquiry,
+		"Suggestion: more benches": tawasul.KindSuggestion, "حفرة": tawasul.KindComplaint,
+	}
+	for body, want := range kinds {
+		if got := ClassifyKind(body); got != want {
+			t.Errorf("ClassifyKind(%q) = %v, want %v", body, got, want)
+		}
+	}
+	langs := map[string]string{"مرحبا hello": "ar", "hello": "en", "٤": "x", "👍": "x"}
+	for text, want := range langs {
+		if got := DetectLanguage(text, "x"); got != want {
+			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func FuzzParseInbound(f *testing.F) {
+	sid := "SM" + strings.Repeat("0f", 16)
+	f.Add(sid, "+966551234567", "انقطاع المياه", "")
+	f.Add(sid, "whatsapp:٠٥٥١٢٣٤٥٦٧", "STOP", "STOP")
+	f.Add("SMxyz", "", "\xff\xfe", "START")
+	f.Add(sid, "00966 55 123 4567", strings.Repeat("ا", 2000), "help")
+	f.Fuzz(func(t *testing.T, sid, from, body, optOut string) {
+		in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {from}, "Body": {body}, "OptOutType": {optOut}})
+		if err != nil {
+			if tawasul.ErrorCode(err) != tawasul.EINVALID {
+				t.Fatalf("error is not EINVALID: %v", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(in.From, "+") || len(in.MessageSID) != 34 {
+			t.Fatalf("accepted malformed input: %+v", in)
+		}
+		_ = ClassifyKeyword(in.Body, in.OptOutType)
+		_ = ClassifyKind(in.Body)
+	})
+}

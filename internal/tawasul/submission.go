@@ -1,0 +1,96 @@
+package tawasul
+
+import (
+	"fmt"
+	"time"
+)
+
+// Channel is how a contact reached Tawasul.
+type Channel string
+
+// Channels.
+const (
+	ChannelSMS      Channel = "sms"
+	ChannelWhatsApp Channel = "whatsapp"
+	ChannelVoice    Channel = "voice"
+	ChannelWeb      Channel = "web"
+)
+
+// Kind is what sort of participation a submission is.
+type Kind string
+
+// Kinds (the codes of ../shared/testdata).
+const (
+	KindComplaint  Kind = "complaint"
+	KindSuggestion Kind = "suggestion"
+	KindIdea       Kind = "idea"
+	KindInquiry    Kind = "inquiry"
+	KindPraise     Kind = "praise"
+	KindComment    Kind = "comment"
+)
+
+// Status is where a submission stands.
+type Status string
+
+// Statuses.
+const (
+	StatusNew        Status = "new"
+	StatusRouted     Status = "routed"
+	StatusInProgress Status = "in_progress"
+	StatusAnswered   Status = "answered"
+	StatusClosed     Status = "closed"
+	StatusRejected   Status = "rejected"
+)
+
+// Contact is a resident known by phone number.
+type Contact struct {
+	ID          int64
+	Phone       string // E.164; personal data
+	Language    string // "ar" or "en"
+	OptedOutAt  *time.Time
+	InvalidAt   *time.Time
+	FirstSeenAt time.Time
+	LastSeenAt  time.Time
+}
+
+// OptedOut reports whether the contact asked to receive nothing.
+func (c *Contact) OptedOut() bool { return c.OptedOutAt != nil }
+
+// Submission is one participation followed through to an answer.
+type Submission struct {
+	ID             int64
+	Reference      string
+	ContactID      *int64
+	Channel        Channel
+	Kind           Kind
+	Status         Status
+	Body           string
+	Language       string
+	DepartmentCode string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	LastMessageAt  time.Time
+}
+
+// Message is one SMS or WhatsApp message in or out.
+type Message struct {
+	ID           int64
+	ContactID    int64
+	SubmissionID *int64
+	Direction    string // "inbound" or "outbound"
+	Channel      Channel
+	Body         string
+	Purpose      string
+	Status       string
+	TwilioSID    *string
+	ErrorCode    *int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// FormatReference builds a public reference such as QS-26-0173: prefix, the
+// two-digit year, and the year's sequence number (at least four digits).
+// Digits only after the prefix, so it reads out clearly on the phone.
+func FormatReference(prefix string, year, seq int) string {
+	return fmt.Sprintf("%s-%02d-%04d", prefix, year%100, seq)
+}
