@@ -22,6 +22,7 @@ import (
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
 	"tawasul/internal/render"
+	"tawasul/internal/twiliofake"
 )
 
 // Deps are the server's collaborators, built by package app.
@@ -36,6 +37,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	// Conversation handles inbound SMS and WhatsApp messages.
 	Conversation *conversation.Engine
+	// Simulator is the built-in Twilio simulator (simulator mode only; nil
+	// with a real Twilio account). It enables the /dev/phone pages.
+	Simulator *twiliofake.Server
 	// JobsUI serves River UI at /admin/jobs; nil leaves the route out.
 	JobsUI http.Handler
 	// MigrationsCurrent reports whether the schema is up to date (for /readyz).

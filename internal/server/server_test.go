@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"tawasul/internal/auth"
 	"tawasul/internal/config"
@@ -23,6 +26,7 @@ import (
 	"tawasul/internal/render"
 	"tawasul/internal/server"
 	"tawasul/internal/tawasul"
+	"tawasul/internal/twiliofake"
 	"tawasul/web"
 )
 
@@ -41,8 +45,10 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	environ []string
-	jobsUI  http.Handler
+	environ   []string
+	jobsUI    http.Handler
+	simulator *twiliofake.Server     // passed as Deps.Simulator (enables /dev/phone)
+	river     *river.Client[pgx.Tx] // nil: an insert-only client on the test pool
 }
 
 func setup(t *testing.T, opts *setupOpts) *testBundle {
@@ -66,8 +72,14 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 	}
 	pw := auth.NewPasswords(auth.FastParams)
 	store := postgres.New(pool)
-	srv := server.New(server.Deps{Config: cfg, Pool: pool, Store: store, Catalog: cat, Render: eng,
-		Passwords: pw, Logger: slog.New(slog.DiscardHandler), JobsUI: opts.jobsUI,
+	rc := opts.river
+	if rc == nil {
+		if rc, err = river.NewClient(riverpgxv5.New(pool), &river.Config{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := server.New(server.Deps{Config: cfg, Pool: pool, Store: store, Catalog: cat, Render: eng, River: rc,
+		Passwords: pw, Logger: slog.New(slog.DiscardHandler), JobsUI: opts.jobsUI, Simulator: opts.simulator,
 		Conversation: &conversation.Engine{Pool: pool, Catalog: cat, FollowupWindow: cfg.FollowupWindow,
 			ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber}})
 	ts := httptest.NewServer(srv)
