@@ -3,7 +3,10 @@
 // Register adds every worker; Queues and PeriodicJobs configure the client.
 //
 // Job list (kind → file):
-//   - purge_sessions: purge_sessions.go — deletes expired web sessions hourly.
+//   - send_message: send_message.go — sends one outbound SMS/WhatsApp message
+//     through Twilio, at most once (QueueMessage enqueues it).
+//   - purge_sessions: purge_sessions.go — deletes expired web sessions and
+//     held status callbacks hourly.
 package jobs
 
 import (
@@ -26,11 +29,13 @@ const (
 type Deps struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
+	Sender *Sender // outbound messages; nil in processes that only enqueue
 }
 
 // Register adds every worker to workers.
 func Register(workers *river.Workers, d Deps) {
 	river.AddWorker(workers, &PurgeSessionsWorker{pool: d.Pool})
+	river.AddWorker(workers, &SendMessageWorker{pool: d.Pool, sender: d.Sender, log: d.Logger})
 }
 
 // Queues returns the queue configuration for a client that works jobs.

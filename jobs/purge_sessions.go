@@ -3,9 +3,12 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	"tawasul/internal/postgres"
 )
 
 // PurgeSessionsArgs asks for expired web sessions to be deleted.
@@ -26,10 +29,14 @@ type PurgeSessionsWorker struct {
 	pool *pgxpool.Pool
 }
 
-// Work deletes expired sessions.
+// Work deletes expired sessions, and status callbacks held for a day for a
+// SID no message of ours ever carried.
 func (w *PurgeSessionsWorker) Work(ctx context.Context, job *river.Job[PurgeSessionsArgs]) error {
 	if _, err := w.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`); err != nil {
 		return fmt.Errorf("purge sessions: %w", err)
+	}
+	if _, err := postgres.New(w.pool).MessageStatusEarlyPurge(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+		return err
 	}
 	return nil
 }

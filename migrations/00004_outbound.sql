@@ -5,6 +5,7 @@
 -- +goose Up
 ALTER TABLE messages
     ADD COLUMN attempts      int NOT NULL DEFAULT 0,  -- CreateMessage calls made for this row
+    ADD COLUMN first_attempt_at timestamptz,          -- before the first CreateMessage call
     ADD COLUMN error_message text,                    -- Twilio's text for error_code, for staff
     ADD COLUMN sent_at       timestamptz;             -- when Twilio accepted it
 CREATE INDEX messages_pending_idx ON messages (id) WHERE status = 'pending';
@@ -47,4 +48,4 @@ ALTER TABLE prompts DROP COLUMN answered_via, DROP COLUMN answer, DROP COLUMN su
 DROP TABLE alerts;
 DROP TABLE message_status_early;
 DROP INDEX messages_pending_idx;
-ALTER TABLE messages DROP COLUMN sent_at, DROP COLUMN error_message, DROP COLUMN attempts;
+ALTER TABLE messages DROP COLUMN sent_at, DROP COLUMN error_message, DROP COLUMN first_attempt_at, DROP COLUMN attempts;

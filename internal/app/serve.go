@@ -23,6 +23,7 @@ import (
 	"tawasul/internal/render"
 	"tawasul/internal/server"
 	"tawasul/internal/tawasul"
+	"tawasul/internal/twiliofake"
 	"tawasul/jobs"
 	"tawasul/web"
 )
@@ -85,7 +86,26 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 		}
 	}
 
-	riverClient, err := newRiverClient(cfg, db, log, riverLogger(cfg, e.Stderr), work)
+	var ln net.Listener
+	if web {
+		// Listen first: with TAWASUL_ADDR=…:0 the public URL (status
+		// callbacks, prompt links) needs the port actually bound.
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		defer ln.Close()
+		if cfg.PublicURLDefaulted {
+			cfg.PublicURL = "http://" + ln.Addr().String()
+		}
+	}
+
+	tw, err := startTwilio(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tw.close()
+
+	riverClient, err := newRiverClient(cfg, db, log, riverLogger(cfg, e.Stderr), work, tw.sender)
 	if err != nil {
 		return err
 	}
@@ -98,7 +118,7 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 	var httpSrv *http.Server
 	var serveErr chan error
 	if web {
-		httpSrv, serveErr, err = startHTTP(ctx, e, cfg, db, store, passwords, riverClient, log)
+		httpSrv, serveErr, err = startHTTP(ctx, e, cfg, ln, db, store, passwords, riverClient, tw.simulator, log)
 		if err != nil {
 			return err
 		}
@@ -133,9 +153,9 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 
 // newRiverClient builds the process's one River client on the app's pool.
 // Without work it is insert-only: it enqueues but never fetches.
-func newRiverClient(cfg *config.Config, db *database, log, riverLog *slog.Logger, work bool) (*river.Client[pgx.Tx], error) {
+func newRiverClient(cfg *config.Config, db *database, log, riverLog *slog.Logger, work bool, sender *jobs.Sender) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
-	jobs.Register(workers, jobs.Deps{Pool: db.Pool, Logger: log})
+	jobs.Register(workers, jobs.Deps{Pool: db.Pool, Logger: log, Sender: sender})
 	rc := &river.Config{
 		Logger:  riverLog,
 		Workers: workers,
@@ -153,10 +173,10 @@ func newRiverClient(cfg *config.Config, db *database, log, riverLog *slog.Logger
 	return client, nil
 }
 
-// startHTTP builds the server and starts listening; errors from Serve arrive
-// on the returned channel.
-func startHTTP(ctx context.Context, e *Env, cfg *config.Config, db *database, store *postgres.Store,
-	passwords *auth.Passwords, riverClient *river.Client[pgx.Tx], log *slog.Logger) (*http.Server, chan error, error) {
+// startHTTP builds the server and starts serving on ln; errors from Serve
+// arrive on the returned channel.
+func startHTTP(ctx context.Context, e *Env, cfg *config.Config, ln net.Listener, db *database, store *postgres.Store,
+	passwords *auth.Passwords, riverClient *river.Client[pgx.Tx], sim *twiliofake.Server, log *slog.Logger) (*http.Server, chan error, error) {
 	catalog, err := i18n.NewCatalog()
 	if err != nil {
 		return nil, nil, err
@@ -178,10 +198,11 @@ func startHTTP(ctx context.Context, e *Env, cfg *config.Config, db *database, st
 		return nil, nil, fmt.Errorf("river ui: %w", err)
 	}
 	conv := &conversation.Engine{Pool: db.Pool, Catalog: catalog, FollowupWindow: cfg.FollowupWindow,
-		ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber}
+		ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber,
+		PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: riverClient}
 	srv := server.New(server.Deps{
 		Config: cfg, Pool: db.Pool, Store: store, River: riverClient, Catalog: catalog, Render: engine,
-		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv,
+		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv, Simulator: sim,
 		MigrationsCurrent: func(ctx context.Context) (bool, error) {
 			pending, err := db.pending(ctx)
 			return !pending, err
@@ -196,10 +217,6 @@ func startHTTP(ctx context.Context, e *Env, cfg *config.Config, db *database, st
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	errc := make(chan error, 1)
 	go func() {

@@ -27,9 +27,12 @@ import (
 type Config struct {
 	DatabaseURL string `env:"DATABASE_URL" desc:"PostgreSQL URL. Unset: a private cluster is started in TAWASUL_DATA_DIR from the installed PostgreSQL server binaries."`
 
-	Addr      string `env:"TAWASUL_ADDR" envDefault:"127.0.0.1:8080" desc:"Address the HTTP server listens on."`
-	PublicURL string `env:"TAWASUL_PUBLIC_URL" desc:"URL the outside world and Twilio use to reach the service (scheme, host, optional path prefix). Default: http:// + TAWASUL_ADDR."`
-	DataDir   string `env:"TAWASUL_DATA_DIR" envDefault:".tawasul" desc:"Directory for local state: the private PostgreSQL cluster when DATABASE_URL is unset."`
+	Addr string `env:"TAWASUL_ADDR" envDefault:"127.0.0.1:8080" desc:"Address the HTTP server listens on."`
+	// PublicURLDefaulted is true when PublicURL was derived from Addr (so a
+	// ":0" port may be replaced by the port actually bound).
+	PublicURLDefaulted bool
+	PublicURL          string `env:"TAWASUL_PUBLIC_URL" desc:"URL the outside world and Twilio use to reach the service (scheme, host, optional path prefix). Default: http:// + TAWASUL_ADDR."`
+	DataDir            string `env:"TAWASUL_DATA_DIR" envDefault:".tawasul" desc:"Directory for local state: the private PostgreSQL cluster when DATABASE_URL is unset."`
 
 	LogLevel  slog.Level `env:"TAWASUL_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error."`
 	LogFormat string     `env:"TAWASUL_LOG_FORMAT" envDefault:"text" desc:"text or json."`
@@ -57,11 +60,19 @@ type Config struct {
 type Twilio struct {
 	AccountSID          string `env:"ACCOUNT_SID" desc:"Twilio account SID (AC…). Unset: simulator mode with a built-in fake Twilio and the /dev/phone page."`
 	AuthToken           string `env:"AUTH_TOKEN" secret:"true" desc:"Twilio auth token: signs webhooks and authenticates REST calls. Also TWILIO_AUTH_TOKEN_FILE."`
-	From                string `env:"FROM" desc:"Sender for SMS: an E.164 number or a registered alphanumeric sender ID."`
+	From                string `env:"FROM" desc:"Sender for SMS: an E.164 number or a registered alphanumeric sender ID. Simulator default: +966920000940."`
 	MessagingServiceSID string `env:"MESSAGING_SERVICE_SID" desc:"Messaging Service SID (MG…); used instead of TWILIO_FROM when set."`
-	WhatsAppFrom        string `env:"WHATSAPP_FROM" desc:"WhatsApp sender, e.g. whatsapp:+9665…; replies to WhatsApp go out from it."`
+	WhatsAppFrom        string `env:"WHATSAPP_FROM" desc:"WhatsApp sender, e.g. whatsapp:+9665…; replies to WhatsApp go out from it. Simulator default: whatsapp:+966920000940."`
 	APIURL              string `env:"API_URL" desc:"Base URL for Twilio's REST API (a regional edge or a local fake). Default: https://api.twilio.com."`
 }
+
+// SimulatorNumber is the municipality's pretend number in simulator mode,
+// the default for TWILIO_FROM and TWILIO_WHATSAPP_FROM there.
+const SimulatorNumber = "+966920000940"
+
+// StatusCallbackURL is where Twilio posts delivery statuses of the messages
+// Tawasul sends.
+func (c *Config) StatusCallbackURL() string { return c.PublicURL + "/twilio/sms/status" }
 
 // Simulated reports whether no Twilio account is configured, so the service
 // runs against its built-in fake.
@@ -80,8 +91,17 @@ func Load(environ []string) (*Config, error) {
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.Addr
+		cfg.PublicURLDefaulted = true
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Twilio.Simulated() {
+		if cfg.Twilio.From == "" && cfg.Twilio.MessagingServiceSID == "" {
+			cfg.Twilio.From = SimulatorNumber
+		}
+		if cfg.Twilio.WhatsAppFrom == "" {
+			cfg.Twilio.WhatsAppFrom = "whatsapp:" + SimulatorNumber
+		}
+	}
 	if cfg.DataDir != "" {
 		abs, err := filepath.Abs(cfg.DataDir)
 		if err != nil {

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
 
+	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
 )
 
@@ -76,7 +78,9 @@ func (s *Server) handleTwilioSMS(w http.ResponseWriter, r *http.Request) {
 
 // handleTwilioSMSStatus applies a delivery status callback. A status only
 // moves forward (queued → sent → delivered; failed and undelivered are
-// final), so late, repeated and out-of-order callbacks change nothing.
+// final), so late, repeated and out-of-order callbacks change nothing. A
+// callback that beats CreateMessage's answer (the SID is not stored yet) is
+// held and applied when it is. ErrorCode 21610 opts the recipient out.
 func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "malformed form", http.StatusBadRequest)
@@ -91,7 +95,10 @@ func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
 	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil {
 		code = &c
 	}
-	if _, err := s.Store.MessageAdvanceStatus(r.Context(), sid, status, code); err != nil {
+	err := pgx.BeginFunc(r.Context(), s.Pool, func(tx pgx.Tx) error {
+		return postgres.New(tx).MessageStatusCallback(r.Context(), sid, status, code)
+	})
+	if err != nil {
 		s.Logger.Error("status callback not stored", "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return

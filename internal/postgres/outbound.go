@@ -1,0 +1,188 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tawasul/internal/tawasul"
+)
+
+// MessageInsertOutbound stores a message Tawasul will send, with status
+// 'pending'. The caller enqueues its send_message job in the same
+// transaction. It refuses (ECONFLICT) a contact who has opted out or whose
+// number Twilio called invalid: nothing is ever sent to them.
+func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) error {
+	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
+		SELECT id, $2, 'outbound', $3, $4, $5, 'pending' FROM contacts
+		WHERE id = $1 AND opted_out_at IS NULL AND invalid_at IS NULL
+		RETURNING id, status, created_at, updated_at`,
+		m.ContactID, m.SubmissionID, m.Channel, m.Body, m.Purpose).Scan(&m.ID, &m.Status, &m.CreatedAt, &m.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tawasul.Errorf(tawasul.ECONFLICT, "error.contact_unreachable",
+			"the resident has opted out or their number cannot receive messages")
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: message insert outbound: %w", err)
+	}
+	m.Direction = "outbound"
+	return nil
+}
+
+// Outbound is an outbound message with what the sender needs to know about
+// its recipient.
+type Outbound struct {
+	tawasul.Message
+	Attempts       int
+	FirstAttemptAt *time.Time
+	Phone          string // E.164
+	OptedOut       bool
+	Invalid        bool
+}
+
+// OutboundForSend returns outbound message id with its recipient, or
+// ENOTFOUND.
+func (s *Store) OutboundForSend(ctx context.Context, id int64) (*Outbound, error) {
+	var o Outbound
+	err := s.db.QueryRow(ctx, `SELECT m.id, m.contact_id, m.submission_id, m.channel, m.body, m.purpose, m.status,
+			m.twilio_sid, m.error_code, m.attempts, m.first_attempt_at, c.phone, c.opted_out_at IS NOT NULL, c.invalid_at IS NOT NULL
+		FROM messages m JOIN contacts c ON c.id = m.contact_id
+		WHERE m.id = $1 AND m.direction = 'outbound'`, id).
+		Scan(&o.ID, &o.ContactID, &o.SubmissionID, &o.Channel, &o.Body, &o.Purpose, &o.Status,
+			&o.TwilioSID, &o.ErrorCode, &o.Attempts, &o.FirstAttemptAt, &o.Phone, &o.OptedOut, &o.Invalid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tawasul.Errorf(tawasul.ENOTFOUND, "error.message_not_found", "message not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: outbound for send: %w", err)
+	}
+	o.Direction = "outbound"
+	return &o, nil
+}
+
+// MessageAttempt records, before a CreateMessage call, that one is about to
+// be made, so a later attempt knows the first may have reached Twilio.
+func (s *Store) MessageAttempt(ctx context.Context, id int64) error {
+	_, err := s.db.Exec(ctx, `UPDATE messages SET attempts = attempts + 1,
+		first_attempt_at = coalesce(first_attempt_at, now()), updated_at = now() WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("postgres: message attempt: %w", err)
+	}
+	return nil
+}
+
+// lockSID serialises, per SID, storing a SID with receiving a status
+// callback for it, so a callback that arrives before the SID is stored is
+// never lost. Call it inside a transaction.
+func (s *Store) lockSID(ctx context.Context, sid string) error {
+	_, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('twilio_sid:' || $1, 0))`, sid)
+	return err
+}
+
+// MessageSent stores the SID and status Twilio returned for outbound message
+// id, then applies any status callback that arrived for that SID first. Run
+// it in a transaction.
+func (s *Store) MessageSent(ctx context.Context, id int64, sid, status string) error {
+	if err := s.lockSID(ctx, sid); err != nil {
+		return fmt.Errorf("postgres: message sent: %w", err)
+	}
+	if status == "" {
+		status = "queued"
+	}
+	_, err := s.db.Exec(ctx, `UPDATE messages SET twilio_sid = $2, status = $3, sent_at = now(), updated_at = now()
+		WHERE id = $1 AND twilio_sid IS NULL`, id, sid, status)
+	if err != nil {
+		return fmt.Errorf("postgres: message sent: %w", err)
+	}
+	var early string
+	var code *int
+	err = s.db.QueryRow(ctx, `DELETE FROM message_status_early WHERE twilio_sid = $1 RETURNING status, error_code`, sid).
+		Scan(&early, &code)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: message sent: early status: %w", err)
+	}
+	if _, err := s.MessageAdvanceStatus(ctx, sid, early, code); err != nil {
+		return err
+	}
+	return s.optOutOnUnsubscribed(ctx, sid, code)
+}
+
+// optOutOnUnsubscribed opts out the recipient of message sid when Twilio
+// reported error 21610 (they replied STOP to the carrier or Twilio).
+func (s *Store) optOutOnUnsubscribed(ctx context.Context, sid string, code *int) error {
+	if code == nil || *code != 21610 {
+		return nil
+	}
+	_, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = coalesce(opted_out_at, now())
+		WHERE id = (SELECT contact_id FROM messages WHERE twilio_sid = $1)`, sid)
+	if err != nil {
+		return fmt.Errorf("postgres: opt out on 21610: %w", err)
+	}
+	return nil
+}
+
+// MessageStatusCallback applies a delivery status callback for sid: to its
+// outbound message when one carries the SID, otherwise it is kept (the most
+// advanced status wins) until MessageSent stores the SID. Run it in a
+// transaction.
+func (s *Store) MessageStatusCallback(ctx context.Context, sid, status string, errorCode *int) error {
+	if err := s.lockSID(ctx, sid); err != nil {
+		return fmt.Errorf("postgres: status callback: %w", err)
+	}
+	var known bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE twilio_sid = $1)`, sid).Scan(&known); err != nil {
+		return fmt.Errorf("postgres: status callback: %w", err)
+	}
+	if known {
+		if _, err := s.MessageAdvanceStatus(ctx, sid, status, errorCode); err != nil {
+			return err
+		}
+		return s.optOutOnUnsubscribed(ctx, sid, errorCode)
+	}
+	q := fmt.Sprintf(`INSERT INTO message_status_early AS e (twilio_sid, status, error_code) VALUES ($1, $2, $3)
+		ON CONFLICT (twilio_sid) DO UPDATE SET status = EXCLUDED.status, error_code = EXCLUDED.error_code
+		WHERE %s < %s AND %s < 9`,
+		fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "EXCLUDED.status"), fmt.Sprintf(statusRank, "e.status"))
+	if _, err := s.db.Exec(ctx, q, sid, status, errorCode); err != nil {
+		return fmt.Errorf("postgres: status callback: early: %w", err)
+	}
+	return nil
+}
+
+// MessageFail ends outbound message id without (or after an unknown) send:
+// status is 'failed' (Twilio refused it, or retries ran out) or 'canceled'
+// (never sent: the recipient opted out or is unreachable). code and text
+// explain why to staff.
+func (s *Store) MessageFail(ctx context.Context, id int64, status string, code *int, text string) error {
+	_, err := s.db.Exec(ctx, `UPDATE messages SET status = $2, error_code = $3, error_message = $4, updated_at = now()
+		WHERE id = $1 AND status = 'pending'`, id, status, code, text)
+	if err != nil {
+		return fmt.Errorf("postgres: message fail: %w", err)
+	}
+	return nil
+}
+
+// ContactSetInvalid flags the contact's number as unable to receive
+// messages; nothing more is sent to it.
+func (s *Store) ContactSetInvalid(ctx context.Context, id int64) error {
+	if _, err := s.db.Exec(ctx, `UPDATE contacts SET invalid_at = coalesce(invalid_at, now()) WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: contact set invalid: %w", err)
+	}
+	return nil
+}
+
+// MessageStatusEarlyPurge deletes held status callbacks older than before
+// (their message never got a SID: Twilio's, not ours).
+func (s *Store) MessageStatusEarlyPurge(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM message_status_early WHERE received_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge early statuses: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
