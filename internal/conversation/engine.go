@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
@@ -26,7 +27,13 @@ type Engine struct {
 	FollowupWindow  time.Duration // messages within it add to a still-new submission
 	ReferencePrefix string        // "QS"
 	CallCentre      string        // number given in help replies
-	Now             func() time.Time
+	PublicURL       string        // base of the web links in prompts
+	PromptTTL       time.Duration // how long a prompt waits for its answer
+	// River enqueues outbound messages (prompts); may be insert-only.
+	River *river.Client[pgx.Tx]
+	// Kinds are the prompt kinds by name; nil means DefaultKinds().
+	Kinds map[string]PromptKind
+	Now   func() time.Time
 }
 
 // Result is what handling a message decided.
@@ -84,6 +91,9 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 			if err := st.ContactSetOptedOut(ctx, contact.ID, &now); err != nil {
 				return nil, err
 			}
+			if err := st.PromptCloseOpen(ctx, contact.ID, "opted_out"); err != nil {
+				return nil, err
+			}
 			res.Reply, purpose = l.T("sms.opted_out"), "opt_out"
 		}
 	case sms.OptIn:
@@ -96,6 +106,24 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 			res.Reply, purpose = l.T("sms.help", "Phone", e.CallCentre), "help"
 		}
 	default:
+		// An open question gets first look at the reply.
+		pr, err := e.answerPrompt(ctx, st, contact, in.Body, in.Channel)
+		if err != nil {
+			return nil, err
+		}
+		if pr.handled {
+			subID = pr.subID
+			if subID != nil {
+				if err := st.SubmissionEventInsert(ctx, *subID, "message_in", &msgID, nil); err != nil {
+					return nil, err
+				}
+			}
+			res.Reply, purpose = pr.reply, "prompt_reply"
+			if contact.OptedOut() {
+				res.Reply = ""
+			}
+			break
+		}
 		sub, err := st.SubmissionOpenFollowup(ctx, contact.ID, e.now().Add(-e.FollowupWindow))
 		switch {
 		case err == nil:

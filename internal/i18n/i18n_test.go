@@ -1,7 +1,11 @@
 package i18n
 
 import (
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -157,5 +161,47 @@ func TestDate(t *testing.T) {
 	}
 	if got := c.Lang(English).DateTime(d); !strings.HasSuffix(got, ", 12:05") {
 		t.Errorf("en DateTime = %q, want Riyadh time 12:05", got)
+	}
+}
+
+// TestErrorKeysExist finds every catalog key given to tawasul.Errorf in the
+// module's Go code and checks both languages have it, so no user ever sees
+// "[error.something]" instead of a message.
+func TestErrorKeysExist(t *testing.T) {
+	c, err := NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`Errorf\((?:tawasul\.)?E[A-Z]+,\s*"([a-z0-9_.]+)"`)
+	found := 0
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && path != "../..") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			found++
+			for _, lang := range []string{Arabic, English} {
+				if got := c.Lang(lang).T(m[1]); strings.HasPrefix(got, "[") {
+					t.Errorf("%s: key %q has no %s message", path, m[1], lang)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 20 {
+		t.Fatalf("found only %d error keys: is the pattern still right?", found)
 	}
 }

@@ -110,8 +110,19 @@ func (e *Engine) Has(page string) bool { _, ok := e.pages[page]; return ok }
 // Render writes page with data in data's language. It renders into a buffer
 // first, so a template error becomes a clean error instead of half a page.
 func (e *Engine) Render(w http.ResponseWriter, status int, page string, data Page) error {
+	return e.write(w, status, page, "layout", data)
+}
+
+// Fragment writes the template called name, defined in page's file, without
+// the layout: a part of the page for htmx to swap in. Like Render, it
+// renders into a buffer first.
+func (e *Engine) Fragment(w http.ResponseWriter, status int, page, name string, data Page) error {
+	return e.write(w, status, page, name, data)
+}
+
+func (e *Engine) write(w http.ResponseWriter, status int, page, name string, data Page) error {
 	var buf bytes.Buffer
-	if err := e.Execute(&buf, page, data); err != nil {
+	if err := e.execute(&buf, page, name, data); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -122,6 +133,11 @@ func (e *Engine) Render(w http.ResponseWriter, status int, page string, data Pag
 
 // Execute renders page into w.
 func (e *Engine) Execute(w io.Writer, page string, data Page) error {
+	return e.execute(w, page, "layout", data)
+}
+
+// execute renders the template name of page's set into w.
+func (e *Engine) execute(w io.Writer, page, name string, data Page) error {
 	t, ok := e.pages[page]
 	if !ok {
 		return fmt.Errorf("render: no page %q", page)
@@ -137,7 +153,7 @@ func (e *Engine) Execute(w io.Writer, page string, data Page) error {
 	if err != nil {
 		return fmt.Errorf("render: clone %s: %w", page, err)
 	}
-	if err := c.Funcs(e.funcs(b.Lang)).ExecuteTemplate(w, "layout", data); err != nil {
+	if err := c.Funcs(e.funcs(b.Lang)).ExecuteTemplate(w, name, data); err != nil {
 		return fmt.Errorf("render: %s: %w", page, err)
 	}
 	return nil

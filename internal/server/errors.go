@@ -32,9 +32,13 @@ type ErrorPage struct {
 }
 
 // error answers with err: an error page in the request's language for
-// browsers, plain text otherwise. Internal errors are logged (without the
-// request's body or query) and shown without detail.
+// browsers, plain text otherwise, JSON on /api/ paths. Internal errors are
+// logged (without the request's body or query) and shown without detail.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPI(r) {
+		s.apiError(w, r, err)
+		return
+	}
 	code := tawasul.ErrorCode(err)
 	status := statusOf[code]
 	var maxErr *http.MaxBytesError
@@ -63,6 +67,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		s.writeJSON(w, r, http.StatusMethodNotAllowed, apiErrorBody{Error: apiErrorDetail{Code: "method_not_allowed",
+			Message: "this address does not accept that method"}})
+		return
+	}
 	w.WriteHeader(http.StatusMethodNotAllowed)
 	_, _ = w.Write([]byte(s.langOf(r).T("error.method_not_allowed") + "\n"))
 }
@@ -76,6 +85,19 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, name s
 	b.SwitchURL = switchURL(r, b.Lang.Other())
 	if err := s.Render.Render(w, status, name, data); err != nil {
 		s.Logger.Error("render failed", "page", name, "error", err)
+		http.Error(w, b.Lang.T("error.internal"), http.StatusInternalServerError)
+	}
+}
+
+// fragment renders the template name of page without the layout (a part of
+// the page for htmx to swap in), filling in the Base like page.
+func (s *Server) fragment(w http.ResponseWriter, r *http.Request, status int, page, name string, data render.Page) {
+	b := data.BasePtr()
+	b.Lang = s.langOf(r)
+	b.User = userOf(r)
+	b.Simulator = s.Config.Twilio.Simulated()
+	if err := s.Render.Fragment(w, status, page, name, data); err != nil {
+		s.Logger.Error("render failed", "page", page, "fragment", name, "error", err)
 		http.Error(w, b.Lang.T("error.internal"), http.StatusInternalServerError)
 	}
 }

@@ -2,7 +2,11 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 
+	"github.com/go-chi/chi/v5"
+
+	"tawasul/internal/postgres"
 	"tawasul/internal/render"
 	"tawasul/internal/tawasul"
 )
@@ -17,14 +21,18 @@ type HomeLink struct {
 // homeLinks lists the pages a role can open from the home page. Features add
 // their pages here.
 var homeLinks = []HomeLink{
+	{URL: "/submissions", Title: "submissions.home_link", Desc: "submissions.home_link_desc", Roles: submissionReaders},
 	{URL: "/admin/jobs/", Title: "home.links.jobs", Desc: "home.links.jobs_desc", Roles: admins,
 		Available: func(s *Server) bool { return s.JobsUI != nil }},
+	{URL: "/dev/phone", Title: "devphone.link", Desc: "devphone.link_desc", Roles: allStaff,
+		Available: func(s *Server) bool { return s.Simulator != nil }},
 }
 
 // HomePage is the data of the staff home page.
 type HomePage struct {
 	render.Base
-	Links []HomeLink
+	Links  []HomeLink
+	Alerts []*tawasul.Alert // open alerts, for admins
 }
 
 // handleHome says who the user is and links to what their roles allow.
@@ -36,5 +44,30 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 			p.Links = append(p.Links, l)
 		}
 	}
+	if u.HasAnyRole(tawasul.RoleAdmin) {
+		alerts, err := s.Store.AlertsOpen(r.Context())
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		p.Alerts = alerts
+	}
 	s.page(w, r, http.StatusOK, "home", p)
+}
+
+// handleAlertResolve marks an alert resolved (an admin fixed the cause) and
+// goes home. The same problem happening again opens a new alert.
+func (s *Server) handleAlertResolve(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	u := userOf(r)
+	if err := s.Store.AlertResolve(r.Context(), id, u.ID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	_ = s.Store.AuditInsert(r.Context(), postgres.AuditEntry{Actor: u.Email, Action: "alert.resolved", Subject: strconv.FormatInt(id, 10)})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -17,6 +17,7 @@ type Access int
 const (
 	Public Access = iota // anyone, no session (health checks, static files, sign-in)
 	Staff                // a signed-in staff user with one of the route's roles
+	API                  // a JSON API request with a bearer token whose role is one of the route's roles (docs/api.md)
 )
 
 // RouteSpec is one entry of the route table.
@@ -24,18 +25,25 @@ type RouteSpec struct {
 	Method  string // "*" for a mounted sub-handler
 	Pattern string
 	Access  Access
-	Roles   []tawasul.Role // for Staff routes; every role listed may use it
+	Roles   []tawasul.Role // for Staff and API routes; every role listed may use it
 }
 
 var (
 	allStaff = tawasul.AllRoles
 	admins   = []tawasul.Role{tawasul.RoleAdmin}
+
+	// Submissions: department users see only their department's (pages);
+	// API tokens carry no department, so department tokens get 403.
+	submissionReaders    = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator, tawasul.RoleDepartment}
+	apiSubmissionReaders = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator}
+	// Phone-keyed API routes: roles that may see personal data (Role.SeesPersonalData).
+	apiPersonalData = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent}
 )
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
 // and the handler. Middleware order: request ID → client IP → recover →
 // access log → security headers → body limit → language; browser pages add
-// sessions; staff pages add the role check.
+// sessions; staff pages add the role check; API routes add the token check.
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
@@ -65,6 +73,16 @@ func (s *Server) buildRoutes() http.Handler {
 		s.public(r, "POST", "/twilio/sms/status", s.handleTwilioSMSStatus)
 	})
 
+	// JSON API (docs/api.md): bearer tokens, no session, no cookies; errors
+	// in JSON. The phone filter of /submissions is refused (403) to roles
+	// that may not see personal data.
+	r.Group(func(r chi.Router) {
+		s.api(r, "GET", "/api/v1/submissions", apiSubmissionReaders, s.handleAPISubmissionList)
+		s.api(r, "GET", "/api/v1/submissions/{reference}", apiSubmissionReaders, s.handleAPISubmissionGet)
+		s.api(r, "GET", "/api/v1/messages", apiPersonalData, s.handleAPIMessageList)
+		s.api(r, "GET", "/api/v1/contacts/{phone}", apiPersonalData, s.handleAPIContactGet)
+	})
+
 	// Browser pages: sessions from here on.
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave)
@@ -77,8 +95,27 @@ func (s *Server) buildRoutes() http.Handler {
 		s.public(r.With(signinLimit), "POST", "/signin", s.handleSignin)
 		s.public(r, "POST", "/signout", s.handleSignout)
 
+		// Questions sent by SMS (ratings, …) answered on the web: public,
+		// reached by the unguessable token in the message's link.
+		s.public(r, "GET", "/r/{token}", s.handlePromptPage)
+		s.public(r, "POST", "/r/{token}", s.handlePromptAnswer)
+
 		// Staff home.
 		s.staff(r, "GET", "/", allStaff, s.handleHome)
+		s.staff(r, "POST", "/admin/alerts/{id}/resolve", admins, s.handleAlertResolve)
+
+		// Simulator mode only: the pretend handset (404 with a real Twilio
+		// account). The resident's number is kept in the session, not the URL.
+		if s.Simulator != nil {
+			s.staff(r, "GET", "/dev/phone", allStaff, s.handleDevPhone)
+			s.staff(r, "POST", "/dev/phone", allStaff, s.handleDevPhoneSend)
+			s.staff(r, "GET", "/dev/phone/thread", allStaff, s.handleDevPhoneThread)
+		}
+
+		// Submissions: filtered list, and one submission with its timeline.
+		s.staff(r, "GET", "/submissions", submissionReaders, s.handleSubmissionList)
+		s.staff(r, "GET", "/submissions/{reference}", submissionReaders, s.handleSubmissionView)
+		s.staff(r, "POST", "/submissions/{reference}/messages", submissionRepliers, s.handleSubmissionReply)
 
 		// River UI: jobs, queues, retries (it changes state, so admins only).
 		if s.JobsUI != nil {
@@ -105,6 +142,12 @@ func (s *Server) public(r chi.Router, method, pattern string, h http.HandlerFunc
 func (s *Server) staff(r chi.Router, method, pattern string, roles []tawasul.Role, h http.HandlerFunc) {
 	s.routes = append(s.routes, RouteSpec{Method: method, Pattern: pattern, Access: Staff, Roles: roles})
 	r.With(s.requireRoles(roles)).Method(method, pattern, h)
+}
+
+// api registers a JSON API route for bearer tokens with one of roles.
+func (s *Server) api(r chi.Router, method, pattern string, roles []tawasul.Role, h http.HandlerFunc) {
+	s.routes = append(s.routes, RouteSpec{Method: method, Pattern: pattern, Access: API, Roles: roles})
+	r.With(s.requireToken(roles)).Method(method, pattern, h)
 }
 
 // mount registers a sub-handler for signed-in staff with one of roles.

@@ -47,7 +47,7 @@ type testBundle struct {
 type setupOpts struct {
 	environ   []string
 	jobsUI    http.Handler
-	simulator *twiliofake.Server     // passed as Deps.Simulator (enables /dev/phone)
+	simulator *twiliofake.Server    // passed as Deps.Simulator (enables /dev/phone)
 	river     *river.Client[pgx.Tx] // nil: an insert-only client on the test pool
 }
 
@@ -81,7 +81,8 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 	srv := server.New(server.Deps{Config: cfg, Pool: pool, Store: store, Catalog: cat, Render: eng, River: rc,
 		Passwords: pw, Logger: slog.New(slog.DiscardHandler), JobsUI: opts.jobsUI, Simulator: opts.simulator,
 		Conversation: &conversation.Engine{Pool: pool, Catalog: cat, FollowupWindow: cfg.FollowupWindow,
-			ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber}})
+			ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber,
+			PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: rc}})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &testBundle{srv: srv, ts: ts, store: store, pw: pw}
@@ -408,7 +409,9 @@ func TestStaticAssets(t *testing.T) {
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
-	b := setup(t, &setupOpts{jobsUI: ok})
+	sim := twiliofake.New(twiliofake.Options{AccountSID: twiliofake.NewSID("AC"), AuthToken: testAuthToken})
+	t.Cleanup(func() { _ = sim.Close() })
+	b := setup(t, &setupOpts{jobsUI: ok, simulator: sim})
 
 	declared := map[string]server.RouteSpec{}
 	for _, r := range b.srv.Routes() {

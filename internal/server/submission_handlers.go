@@ -1,0 +1,327 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"tawasul/internal/i18n"
+	"tawasul/internal/phone"
+	"tawasul/internal/render"
+	"tawasul/internal/tawasul"
+)
+
+// maxQueryRunes bounds the text search of submission lists.
+const maxQueryRunes = 200
+
+var (
+	errBadPhone = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_phone", "phone is not a valid phone number")
+	errBadDate  = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_date",
+		"since and until take an RFC 3339 time (2026-03-01T08:00:00+03:00) or a date (2026-03-01, Riyadh time)")
+	errBadRange = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_range", "since must be before until")
+	errBadLimit = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_limit", "limit must be a whole number from 1")
+	errLongText = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.query_too_long", "q must have at most 200 characters")
+	// errPhoneForbidden refuses phone-keyed reads to roles that may not see
+	// residents' personal data.
+	errPhoneForbidden = tawasul.Errorf(tawasul.EFORBIDDEN, "submissions.phone_forbidden",
+		"your role may not see or search residents' phone numbers")
+)
+
+// submissionFilter reads a submission list's filters from a query string,
+// for the staff list page and the API alike: phone (any form a person types),
+// status, channel, kind, since and until (RFC 3339, or a date in Riyadh
+// time: since from its start, until to its end), q, cursor and limit. Empty
+// values do not filter. Returns EINVALID, naming the bad value, for anything
+// it cannot read.
+func submissionFilter(q url.Values) (tawasul.SubmissionFilter, error) {
+	var f tawasul.SubmissionFilter
+	var err error
+	if v := strings.TrimSpace(q.Get("phone")); v != "" {
+		if f.Phone, err = phone.Normalize(v); err != nil {
+			return f, errBadPhone
+		}
+	}
+	if v := q.Get("status"); v != "" {
+		if f.Status, err = tawasul.ParseStatus(v); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("channel"); v != "" {
+		if f.Channel, err = tawasul.ParseChannel(v); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("kind"); v != "" {
+		if f.Kind, err = tawasul.ParseKind(v); err != nil {
+			return f, err
+		}
+	}
+	if v := strings.TrimSpace(q.Get("since")); v != "" {
+		if f.Since, err = parseTimeParam(v, false); err != nil {
+			return f, err
+		}
+	}
+	if v := strings.TrimSpace(q.Get("until")); v != "" {
+		if f.Until, err = parseTimeParam(v, true); err != nil {
+			return f, err
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, errBadRange
+	}
+	f.Query = strings.TrimSpace(q.Get("q"))
+	if utf8.RuneCountInString(f.Query) > maxQueryRunes {
+		return f, errLongText
+	}
+	f.Cursor = q.Get("cursor")
+	if f.Limit, err = limitParam(q); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// limitParam reads the optional page size; the store caps it.
+func limitParam(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errBadLimit
+	}
+	return n, nil
+}
+
+// parseTimeParam reads an RFC 3339 time, or a date (YYYY-MM-DD) in Riyadh
+// time: its start, or with endOfDay the start of the next day, so that an
+// "until" date includes that whole day.
+func parseTimeParam(v string, endOfDay bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseInLocation(time.DateOnly, v, i18n.Riyadh)
+	if err != nil {
+		return time.Time{}, errBadDate
+	}
+	if endOfDay {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, nil
+}
+
+// submissionReaders are the roles that read submissions; readersOfAll see
+// every department's, a department user only their department's.
+var readersOfAll = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator}
+
+// submissionScope returns the department a user's submission reads are
+// limited to: nil for users with a role that reads every submission, the
+// user's department for department users.
+func submissionScope(u *tawasul.User) (*int64, error) {
+	if u.HasAnyRole(readersOfAll...) {
+		return nil, nil
+	}
+	if u.HasAnyRole(tawasul.RoleDepartment) && u.DepartmentID != nil {
+		return u.DepartmentID, nil
+	}
+	return nil, errForbidden
+}
+
+// SubmissionListPage is the data of the submission list.
+type SubmissionListPage struct {
+	render.Base
+	Form       url.Values // the filters as given, to fill the form again
+	Error      string     // a bad filter, translated; no results are shown then
+	Rows       []SubmissionRow
+	NextURL    string // the next page, "" on the last
+	FirstURL   string // the first page, "" on it
+	Department string // the department the list is limited to, "" for all
+	Statuses   []tawasul.Status
+	Kinds      []tawasul.Kind
+	Channels   []tawasul.Channel
+}
+
+// SubmissionRow is one line of the submission list.
+type SubmissionRow struct {
+	*tawasul.SubmissionItem
+	Excerpt string // the start of the body
+}
+
+// handleSubmissionList lists submissions, newest first, with filters
+// (status, channel, kind, date from/to, text search) and a next-page link.
+// Department users see only their department's submissions. A bad filter
+// re-shows the form with a 400 and a translated message.
+func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
+	u := userOf(r)
+	q := r.URL.Query()
+	p := &SubmissionListPage{Form: q, Department: u.DepartmentCode,
+		Statuses: tawasul.AllStatuses, Kinds: tawasul.AllKinds, Channels: tawasul.AllChannels}
+	scope, err := submissionScope(u)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if scope == nil {
+		p.Department = ""
+	}
+	f, err := submissionFilter(q)
+	if err == nil && f.Phone != "" && !u.SeesPersonalData() {
+		err = errPhoneForbidden
+	}
+	if err != nil {
+		if tawasul.ErrorCode(err) != tawasul.EINVALID {
+			s.error(w, r, err)
+			return
+		}
+		p.Error = s.langOf(r).T(tawasul.ErrorKey(err))
+		noStore(w)
+		s.page(w, r, http.StatusBadRequest, "submissions", p)
+		return
+	}
+	f.DepartmentID = scope
+	items, next, err := s.Store.SubmissionList(r.Context(), f)
+	if tawasul.ErrorCode(err) == tawasul.EINVALID { // a bad cursor
+		p.Error = s.langOf(r).T(tawasul.ErrorKey(err))
+		noStore(w)
+		s.page(w, r, http.StatusBadRequest, "submissions", p)
+		return
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	for _, it := range items {
+		p.Rows = append(p.Rows, SubmissionRow{SubmissionItem: it, Excerpt: excerpt(it.Body, 90)})
+	}
+	if next != "" {
+		p.NextURL = listURL(q, next)
+	}
+	if f.Cursor != "" {
+		p.FirstURL = listURL(q, "")
+	}
+	noStore(w)
+	s.page(w, r, http.StatusOK, "submissions", p)
+}
+
+// listURL is the submission list with the filters of q at cursor ("" for
+// the first page).
+func listURL(q url.Values, cursor string) string {
+	nq := url.Values{}
+	for k, v := range q {
+		if k != "cursor" && k != "lang" {
+			nq[k] = v
+		}
+	}
+	if cursor != "" {
+		nq.Set("cursor", cursor)
+	}
+	if len(nq) == 0 {
+		return "/submissions"
+	}
+	return "/submissions?" + nq.Encode()
+}
+
+// SubmissionPage is the data of one submission's page.
+type SubmissionPage struct {
+	render.Base
+	Submission *tawasul.SubmissionDetail
+	Phone      string // the contact's phone for display; "" when the user may not see it, or there is none
+	Timeline   []TimelineRow
+	CanReply   bool // the user may write to the resident (submission_reply.go)
+}
+
+// TimelineRow is one timeline entry with its labels translated.
+type TimelineRow struct {
+	*tawasul.TimelineEvent
+	Label       string // what happened
+	StatusLabel string // the message's delivery status, "" without a message
+	ErrorCode   string // the message's Twilio error code, "" without one
+}
+
+// handleSubmissionView shows one submission: its fields, the contact's
+// phone (only to users who may see personal data) and its whole timeline,
+// messages in and out with their delivery status and error code. An unknown
+// reference, or one outside a department user's department, is 404.
+func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
+	u := userOf(r)
+	scope, err := submissionScope(u)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	d, err := s.Store.SubmissionDetail(r.Context(), ref, scope)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	lang := s.langOf(r)
+	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...)}
+	if key := s.sessions.PopString(r.Context(), sessionFlashKey); key != "" {
+		p.Flash = lang.T(key)
+	}
+	if u.SeesPersonalData() && d.Phone != "" {
+		p.Phone = phone.Display(d.Phone)
+	}
+	for _, e := range d.Timeline {
+		row := TimelineRow{TimelineEvent: e, Label: timelineLabel(lang, e.Kind)}
+		if e.Message != nil {
+			row.StatusLabel = deliveryLabel(lang, e.Message.Status)
+			if c := e.Message.ErrorCode; c != nil {
+				row.ErrorCode = strconv.Itoa(*c)
+			}
+		}
+		p.Timeline = append(p.Timeline, row)
+	}
+	noStore(w)
+	s.page(w, r, http.StatusOK, "submission", p)
+}
+
+// noStore keeps pages with residents' data out of shared and browser caches.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "private, no-store")
+}
+
+// timelineKinds are the timeline event kinds with a catalog label
+// (timeline.<kind>); others are shown as stored.
+var timelineKinds = map[string]bool{"created": true, "message_in": true, "message_out": true, "detail_added": true,
+	"routed": true, "status_changed": true, "note": true, "rated": true}
+
+func timelineLabel(lang *i18n.Lang, kind string) string {
+	if timelineKinds[kind] {
+		return lang.T("timeline." + kind)
+	}
+	return kind
+}
+
+// deliveryStatuses are the message statuses with a catalog label
+// (delivery.<status>): inbound "received", TwiML "replied", and Twilio's
+// outbound statuses. Others are shown as stored.
+var deliveryStatuses = map[string]bool{"received": true, "replied": true, "pending": true, "accepted": true,
+	"scheduled": true, "queued": true, "sending": true, "sent": true, "delivered": true, "read": true,
+	"undelivered": true, "failed": true, "canceled": true}
+
+func deliveryLabel(lang *i18n.Lang, status string) string {
+	if status == "cancelled" {
+		status = "canceled"
+	}
+	if deliveryStatuses[status] {
+		return lang.T("delivery." + status)
+	}
+	return status
+}
+
+// excerpt returns the first n characters of s on one line, with "…" when
+// cut.
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+
+	"tawasul/internal/postgres"
+	"tawasul/internal/tawasul"
+	"tawasul/jobs"
+)
+
+// submissionRepliers may write to the resident from a submission's page.
+// Moderators may not: they never see who the resident is.
+var submissionRepliers = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleDepartment}
+
+// maxReplyRunes is the longest message Twilio accepts.
+const maxReplyRunes = 1600
+
+// sessionFlashKey holds a catalog key to show once on the next page.
+const sessionFlashKey = "flash_key"
+
+// handleSubmissionReply queues a message from staff to the submission's
+// resident, on the channel the submission came by (SMS for calls and web):
+// the message row, its send_message job and the timeline event commit
+// together, then the page shows it as "waiting to be sent" until the
+// worker sends it. A resident who opted out gets nothing: 409 with a page
+// that says so.
+func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u := userOf(r)
+	scope, err := submissionScope(u)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body := strings.TrimSpace(r.PostForm.Get("body"))
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.empty", "the message is empty"))
+		return
+	case n > maxReplyRunes:
+		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.too_long", "the message is longer than 1,600 characters"))
+		return
+	}
+	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	d, err := s.Store.SubmissionDetail(r.Context(), ref, scope)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if d.ContactID == nil {
+		s.error(w, r, tawasul.Errorf(tawasul.ECONFLICT, "submissions.reply.no_contact", "this submission has no contact to write to"))
+		return
+	}
+	ch := d.Channel
+	if ch != tawasul.ChannelWhatsApp {
+		ch = tawasul.ChannelSMS
+	}
+	m := &tawasul.Message{ContactID: *d.ContactID, SubmissionID: &d.ID, Channel: ch, Body: body, Purpose: "staff_reply"}
+	err = pgx.BeginFunc(r.Context(), s.Pool, func(tx pgx.Tx) error {
+		if err := jobs.QueueMessage(r.Context(), tx, s.River, m); err != nil {
+			return err
+		}
+		st := postgres.New(tx)
+		if err := st.SubmissionEventInsert(r.Context(), d.ID, "message_out", &m.ID, map[string]any{"by": u.ID}); err != nil {
+			return err
+		}
+		return st.AuditInsert(r.Context(), postgres.AuditEntry{Actor: u.Email, Action: "submission.message_queued", Subject: d.Reference})
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), sessionFlashKey, "submissions.reply.queued")
+	http.Redirect(w, r, "/submissions/"+url.PathEscape(d.Reference), http.StatusSeeOther)
+}

@@ -1,0 +1,93 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tawasul/internal/tawasul"
+)
+
+// firstReference texts in as phone and returns the reference Tawasul gave.
+func (b *testBundle) firstReference(t *testing.T, phone, body string) string {
+	t.Helper()
+	_, xml := b.webhook(t, "/twilio/sms", inbound(phone, body))
+	ref := regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(xml)
+	if ref == "" {
+		t.Fatalf("no reference in %s", xml)
+	}
+	return ref
+}
+
+func TestStaffWritesToResident(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.addUser(t, "agent@example.gov.sa", tawasul.RoleAgent)
+	b.addUser(t, "mod@example.gov.sa", tawasul.RoleModerator)
+	ref := b.firstReference(t, "+966551120001", "تسرب مياه أمام المدرسة")
+	agent := b.client(t)
+	b.signIn(t, agent, "agent@example.gov.sa")
+
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	if !strings.Contains(page, `action="/submissions/`+ref+`/messages"`) {
+		t.Fatal("the agent sees no form to write to the resident")
+	}
+	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"سيصل الفريق خلال ساعتين"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/submissions/"+ref {
+		t.Fatalf("send: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages WHERE status = 'pending' AND purpose = 'staff_reply'
+		AND body = 'سيصل الفريق خلال ساعتين'`); n != 1 {
+		t.Fatalf("%d pending staff messages", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 1 {
+		t.Fatalf("%d send_message jobs", n)
+	}
+	_, page = b.get(t, agent, "/submissions/"+ref)
+	if !strings.Contains(page, "سيصل الفريق خلال ساعتين") || !strings.Contains(page, "أُضيفت الرسالة إلى قائمة الإرسال") {
+		t.Fatal("the timeline does not show the queued message and the confirmation")
+	}
+
+	// Empty and cross-site posts change nothing.
+	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"  "}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("empty: %d", res.StatusCode)
+	}
+	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"x"}},
+		"Sec-Fetch-Site", "cross-site"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site: %d", res.StatusCode)
+	}
+	// Moderators never see who the resident is, so they cannot write.
+	mod := b.client(t)
+	b.signIn(t, mod, "mod@example.gov.sa")
+	if _, page := b.get(t, mod, "/submissions/"+ref); strings.Contains(page, "/messages\"") {
+		t.Fatal("a moderator is offered the form")
+	}
+	if res := b.postForm(t, mod, "/submissions/"+ref+"/messages", url.Values{"body": {"x"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("moderator: %d", res.StatusCode)
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages WHERE purpose = 'staff_reply'`); n != 1 {
+		t.Fatalf("%d staff messages, want 1", n)
+	}
+}
+
+func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.addUser(t, "agent@example.gov.sa", tawasul.RoleAgent)
+	ref := b.firstReference(t, "+966551120002", "Broken streetlight")
+	b.webhook(t, "/twilio/sms", inbound("+966551120002", "STOP"))
+	agent := b.client(t)
+	b.signIn(t, agent, "agent@example.gov.sa")
+	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("opted-out resident: %d, want 409", res.StatusCode)
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages WHERE purpose = 'staff_reply'`); n != 0 {
+		t.Fatal("a message was queued to an opted-out resident")
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 0 {
+		t.Fatal("a job was queued to an opted-out resident")
+	}
+}
