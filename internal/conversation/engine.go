@@ -67,8 +67,11 @@ func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, e
 }
 
 func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound) (*Result, error) {
+	// The language of what residents write becomes their preference; a
+	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
 	lang := sms.DetectLanguage(in.Body, "")
-	contact, err := st.ContactTouch(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "")
+	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
+	contact, err := st.ContactTouch(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +82,17 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 	if dup {
 		return &Result{Reply: reply, Duplicate: true}, nil
 	}
+	// Replies are in the contact's language; a keyword is answered in its
+	// own (STOP → English, إيقاف → Arabic) without changing the preference.
 	l := e.Catalog.Lang(contact.Language)
+	if keyword != sms.NoKeyword && lang != "" {
+		l = e.Catalog.Lang(lang)
+	}
 	res := &Result{}
 	var subID *int64
 	purpose := ""
 
-	switch sms.ClassifyKeyword(in.Body, in.OptOutType) {
+	switch keyword {
 	case sms.OptOut:
 		if !contact.OptedOut() { // the single confirmation; nothing after it
 			now := e.now()

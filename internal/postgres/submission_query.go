@@ -158,12 +158,9 @@ func (s *Store) SubmissionList(ctx context.Context, f tawasul.SubmissionFilter) 
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: submission list: %w", err)
 	}
-	var next string
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		next = encodeCursor(cursor{at: last.CreatedAt, id: last.ID})
-	}
+	items, next := trimPage(items, limit, func(it *tawasul.SubmissionItem) cursor {
+		return cursor{at: it.CreatedAt, id: it.ID}
+	})
 	return items, next, nil
 }
 
@@ -294,12 +291,9 @@ func (s *Store) MessageListByPhone(ctx context.Context, phone, cur string, limit
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: message list by phone: %w", err)
 	}
-	var next string
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		next = encodeCursor(cursor{at: last.CreatedAt, id: last.ID})
-	}
+	items, next := trimPage(items, limit, func(it *tawasul.MessageItem) cursor {
+		return cursor{at: it.CreatedAt, id: it.ID}
+	})
 	return items, next, nil
 }
 
@@ -323,4 +317,14 @@ func (s *Store) ContactSummaryByPhone(ctx context.Context, phone string) (*tawas
 		return nil, fmt.Errorf("postgres: contact summary: %w", err)
 	}
 	return &cs, nil
+}
+
+// trimPage cuts items, fetched with one row more than limit, to limit and
+// returns the cursor of the last kept item when there is a next page.
+func trimPage[T any](items []T, limit int, at func(T) cursor) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, encodeCursor(at(items[limit-1]))
 }

@@ -249,13 +249,7 @@ type TimelineRow struct {
 // reference, or one outside a department user's department, is 404.
 func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
-	scope, err := submissionScope(u)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
-	d, err := s.Store.SubmissionDetail(r.Context(), ref, scope)
+	d, err := s.submissionOf(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -324,4 +318,16 @@ func excerpt(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+// submissionOf loads the submission named by the {reference} URL parameter,
+// as the signed-in user may see it: ENOTFOUND for an unknown reference or
+// one outside a department user's department.
+func (s *Server) submissionOf(r *http.Request) (*tawasul.SubmissionDetail, error) {
+	scope, err := submissionScope(userOf(r))
+	if err != nil {
+		return nil, err
+	}
+	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	return s.Store.SubmissionDetail(r.Context(), ref, scope)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
 	"tawasul/internal/postgres"
@@ -36,11 +35,6 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := userOf(r)
-	scope, err := submissionScope(u)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	body := strings.TrimSpace(r.PostForm.Get("body"))
 	switch n := utf8.RuneCountInString(body); {
 	case n == 0:
@@ -50,8 +44,7 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.too_long", "the message is longer than 1,600 characters"))
 		return
 	}
-	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
-	d, err := s.Store.SubmissionDetail(r.Context(), ref, scope)
+	d, err := s.submissionOf(r)
 	if err != nil {
 		s.error(w, r, err)
 		return

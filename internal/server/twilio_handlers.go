@@ -2,9 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/twilio/twilio-go/client"
@@ -16,6 +18,9 @@ import (
 
 // maxTwilioBody is the largest webhook body accepted (Twilio's are a few KiB).
 const maxTwilioBody = 64 << 10
+
+// webhookStoreTimeout bounds storing an inbound message.
+const webhookStoreTimeout = 5 * time.Second
 
 // requireTwilioSignature refuses, with 403 and before anything is parsed or
 // stored, any request whose X-Twilio-Signature does not match the URL Twilio
@@ -57,7 +62,11 @@ func (s *Server) handleTwilioSMS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := s.Conversation.HandleInbound(r.Context(), in)
+	// Twilio waits 15 s; answer 503 well before, so its fallback URL can
+	// still take the message when the database is slow or unreachable.
+	ctx, cancel := context.WithTimeout(r.Context(), webhookStoreTimeout)
+	defer cancel()
+	res, err := s.Conversation.HandleInbound(ctx, in)
 	if err != nil {
 		s.Logger.Error("inbound message not stored", "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"tawasul/internal/twiliofake"
 )
 
@@ -261,5 +263,51 @@ func TestStatusCallbacksOnlyMoveForward(t *testing.T) {
 	cb("delivered")
 	if status() != "failed" {
 		t.Error("a delivered callback after failed changed the status")
+	}
+}
+
+// TestWebhookDatabaseDown: when the message cannot be stored the answer is
+// 503 (Twilio then tries the fallback URL), never a 200 for a lost message.
+func TestWebhookDatabaseDown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	dead, err := pgxpool.New(context.Background(), "postgres://nobody:x@127.0.0.1:1/none?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dead.Close)
+	live := b.srv.Conversation.Pool
+	b.srv.Conversation.Pool = dead
+	p := inbound("+966551234599", "انقطاع الكهرباء")
+	if status, body := b.webhook(t, "/twilio/sms", p); status != http.StatusServiceUnavailable || strings.Contains(body, "QS-") {
+		t.Fatalf("database down: %d %s, want 503", status, body)
+	}
+	b.srv.Conversation.Pool = live
+	if n := b.count(t, `SELECT count(*) FROM messages`); n != 0 {
+		t.Fatalf("%d messages stored while the database was down", n)
+	}
+	// Twilio retries (or the fallback replays) the same message later: it is taken in.
+	if status, body := b.webhook(t, "/twilio/sms", p); status != 200 || !strings.Contains(body, "QS-") {
+		t.Fatalf("after recovery: %d %s", status, body)
+	}
+}
+
+// TestKeywordDoesNotChangeLanguage: an Arabic-speaking resident who texts
+// the standard STOP and START keywords gets those confirmations in English,
+// but later answers stay in Arabic.
+func TestKeywordDoesNotChangeLanguage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	from := "+966551234568"
+	b.webhook(t, "/twilio/sms", inbound(from, "حفرة كبيرة في طريق الملك عبدالعزيز"))
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "STOP")); !strings.Contains(xml, "You will get no more messages") {
+		t.Fatalf("STOP: %s", xml)
+	}
+	b.webhook(t, "/twilio/sms", inbound(from, "START"))
+	if n := b.count(t, `SELECT count(*) FROM contacts WHERE phone = $1 AND language = 'ar'`, from); n != 1 {
+		t.Fatal("keywords changed the resident's language")
+	}
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "١٢٣")); !strings.Contains(xml, "أضفنا رسالتك") && !strings.Contains(xml, "استلمنا") {
+		t.Fatalf("a message without letters after the keywords should be answered in Arabic: %s", xml)
 	}
 }
