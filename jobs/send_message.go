@@ -127,7 +127,10 @@ func (w *SendMessageWorker) Work(ctx context.Context, job *river.Job[SendMessage
 	}
 	if m.Attempts > 0 && m.FirstAttemptAt != nil {
 		// An earlier attempt may have reached Twilio: adopt it if it did.
-		sent, found, err := w.sender.Twilio.FindSent(ctx, msg.To, msg.Body, m.FirstAttemptAt.Add(-time.Minute))
+		// A minute of slack for the clocks; SIDs already ours (an earlier
+		// message with the same text) are never adopted.
+		sent, found, err := w.sender.Twilio.FindSent(ctx, msg.To, msg.Body, m.FirstAttemptAt.Add(-time.Minute),
+			func(sid string) (bool, error) { return st.MessageSIDKnown(ctx, sid) })
 		if err != nil {
 			return w.failed(ctx, job, m, err)
 		}
@@ -182,18 +185,16 @@ func (w *SendMessageWorker) failed(ctx context.Context, job *river.Job[SendMessa
 	if outcome != twiliorest.Retry {
 		return w.fail(ctx, m, outcome, code, text)
 	}
-	if ctx.Err() != nil {
-		return err // shutting down or timed out: try again later
-	}
 	if job.Attempt >= job.MaxAttempts {
-		// Last attempt: the message may or may not have gone; say so.
-		if ferr := postgres.New(w.pool).MessageFail(ctx, m.ID, "failed", codeOrNil(code),
+		// Last attempt (even one cut short by a timeout): the message may
+		// or may not have gone; say so to staff.
+		if ferr := postgres.New(w.pool).MessageFail(context.WithoutCancel(ctx), m.ID, "failed", codeOrNil(code),
 			"gave up after "+fmt.Sprint(job.Attempt)+" attempts: "+text); ferr != nil {
 			return ferr
 		}
 	}
 	w.log.Warn("send failed; will retry", "message_id", m.ID, "attempt", job.Attempt, "code", code)
-	return fmt.Errorf("send_message %d: %w", m.ID, err)
+	return fmt.Errorf("send_message %d: %s", m.ID, text) // text is cleaned of phone numbers
 }
 
 // fail ends m for a permanent outcome and cancels the job.
@@ -205,6 +206,9 @@ func (w *SendMessageWorker) fail(ctx context.Context, m *postgres.Outbound, outc
 		case twiliorest.OptedOut:
 			now := time.Now()
 			if err := st.ContactSetOptedOut(ctx, m.ContactID, &now); err != nil {
+				return err
+			}
+			if err := st.PromptCloseOpen(ctx, m.ContactID, "opted_out"); err != nil {
 				return err
 			}
 		case twiliorest.InvalidNumber:

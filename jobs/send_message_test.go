@@ -3,6 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"log/slog"
 	"testing"
 
@@ -373,5 +376,113 @@ func TestStatusCallback21610OptsOut(t *testing.T) {
 	}
 	if got := f.message(t, m.ID); !got.OptedOut || got.Status != "failed" {
 		t.Fatalf("after a 21610 callback: opted out %v status %q", got.OptedOut, got.Status)
+	}
+}
+
+// TestSendMessageSameTextTwice: a second message with the same text to the
+// same resident is its own message: a retry after a failure that never
+// reached Twilio must send it, not adopt the first one's SID.
+func TestSendMessageSameTextTwice(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	const phone = "+966551320001"
+	first := f.queue(t, phone, tawasul.ChannelSMS, "شكراً لتواصلك")
+	if err := f.work(context.Background(), first.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	second := f.queue(t, phone, tawasul.ChannelSMS, "شكراً لتواصلك")
+	f.fake.SetFault(phone, twiliofake.Fault{Status: 500, Code: 20500, Times: 1})
+	if err := f.work(context.Background(), second.ID, 1); err == nil {
+		t.Fatal("want a retryable error")
+	}
+	if err := f.work(context.Background(), second.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.fake.MessagesTo(phone)); n != 2 {
+		t.Fatalf("Twilio holds %d messages, want 2 (one per row)", n)
+	}
+	a, b := f.message(t, first.ID), f.message(t, second.ID)
+	if b.TwilioSID == nil || *b.TwilioSID == *a.TwilioSID {
+		t.Fatalf("second message adopted the first one's SID: %v", b.TwilioSID)
+	}
+}
+
+// TestSendMessageTimeoutOnLastAttempt: the last attempt timing out marks
+// the message failed (staff must not see "waiting" forever), and no error
+// text kept anywhere carries the resident's number.
+func TestSendMessageTimeoutOnLastAttempt(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	const phone = "+966551330001"
+	f.fake.SetFault(phone, twiliofake.Fault{Hang: true})
+	m := f.queue(t, phone, tawasul.ChannelSMS, "x")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Give up (as River's job timeout would) once the fake holds the request.
+		if f.fake.WaitHanging(ctx, 1) == nil {
+			cancel()
+		}
+	}()
+	err := f.work(ctx, m.ID, sendMaxAttempts)
+	cancel()
+	if err == nil || isCancel(err) {
+		t.Fatalf("want a retryable error, got %v", err)
+	}
+	if strings.Contains(err.Error(), "551330001") {
+		t.Fatalf("job error carries the phone number: %v", err)
+	}
+	got := f.message(t, m.ID)
+	if got.Status != "failed" {
+		t.Fatalf("status %q after the last attempt, want failed", got.Status)
+	}
+	var text string
+	_ = f.pool.QueryRow(context.Background(), `SELECT error_message FROM messages WHERE id = $1`, m.ID).Scan(&text)
+	if strings.Contains(text, "551330001") {
+		t.Fatalf("error_message carries the phone number: %q", text)
+	}
+}
+
+// TestStatusCallbackRacesSIDStore runs status callbacks concurrently with
+// the sender storing the SID they are for: whichever lands first, the
+// message ends with the callback's status.
+func TestStatusCallbackRacesSIDStore(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	ctx := context.Background()
+	const n = 20
+	ids := make([]int64, n)
+	sids := make([]string, n)
+	for i := range n {
+		ids[i] = f.queue(t, "+9665513400"+fmt.Sprintf("%02d", i), tawasul.ChannelSMS, "x").ID
+		sids[i] = twiliofake.NewSID("SM")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs <- pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+				return postgres.New(tx).MessageStatusCallback(ctx, sids[i], "delivered", nil)
+			})
+		}()
+		go func() {
+			defer wg.Done()
+			errs <- pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+				return postgres.New(tx).MessageSent(ctx, ids[i], sids[i], "queued")
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if got := f.message(t, ids[i]); got.Status != "delivered" {
+			t.Errorf("message %d: %q, want delivered (a callback was lost)", i, got.Status)
+		}
 	}
 }

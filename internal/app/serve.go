@@ -99,7 +99,7 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 		}
 	}
 
-	tw, err := startTwilio(cfg, log)
+	tw, err := startTwilio(cfg, log, quietLogger(cfg, e.Stderr, "twilio-simulator"))
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,14 @@ func bootstrapAdmin(ctx context.Context, e *Env, store *postgres.Store, password
 
 // riverLogger logs River at warn level or above: its info lines are chatty.
 func riverLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	return quietLogger(cfg, w, "river")
+}
+
+// quietLogger logs a component at warn level or above: for libraries whose
+// info lines are chatty or carry personal data (the simulator logs
+// recipients' numbers).
+func quietLogger(cfg *config.Config, w io.Writer, component string) *slog.Logger {
 	c := *cfg
 	c.LogLevel = max(c.LogLevel, slog.LevelWarn)
-	return newLogger(&c, w).With("component", "river")
+	return newLogger(&c, w).With("component", component)
 }

@@ -24,14 +24,15 @@ type twilioSetup struct {
 // port that accepts messages and calls and advances them queued → sent →
 // delivered, posting signed status callbacks to TAWASUL_PUBLIC_URL — and
 // points the sender at it. TWILIO_API_URL overrides the API's address
-// either way.
-func startTwilio(cfg *config.Config, log *slog.Logger) (*twilioSetup, error) {
+// either way. simLog gets the simulator's own lines; it logs recipients'
+// numbers at info level, so pass a logger at warn or above.
+func startTwilio(cfg *config.Config, log, simLog *slog.Logger) (*twilioSetup, error) {
 	t := &twilioSetup{}
 	accountSID, baseURL := cfg.Twilio.AccountSID, cfg.Twilio.APIURL
 	if cfg.Twilio.Simulated() {
 		accountSID = twiliofake.NewSID("AC")
 		t.simulator = twiliofake.New(twiliofake.Options{AccountSID: accountSID, AuthToken: cfg.Twilio.AuthToken,
-			AutoCallbacks: true, Logger: log.With("component", "twilio-simulator")})
+			AutoCallbacks: true, Logger: simLog})
 		u, err := t.simulator.Start()
 		if err != nil {
 			return nil, fmt.Errorf("start the Twilio simulator: %w", err)

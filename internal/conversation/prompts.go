@@ -108,8 +108,8 @@ type promptReply struct {
 // the handling transaction. An expired prompt closes and the message is
 // handled as a new one (never lost); an answer the kind understands is
 // recorded and thanked; the first one it does not understand gets the
-// question again in both languages; the second closes the prompt and the
-// message is handled as new.
+// question again in both languages, with the web link; the second closes
+// the prompt and the message is handled as new.
 func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasul.Contact, text string, via tawasul.Channel) (promptReply, error) {
 	p, err := st.PromptOpenForUpdate(ctx, c.ID)
 	if tawasul.ErrorCode(err) == tawasul.ENOTFOUND {
@@ -138,7 +138,8 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 			return promptReply{}, err
 		}
 		ar, en := e.Catalog.Lang(i18n.Arabic), e.Catalog.Lang(i18n.English)
-		reply := ar.T("prompt.reprompt", "Question", k.Question(ar, p)) + "\n" + en.T("prompt.reprompt", "Question", k.Question(en, p))
+		reply := ar.T("prompt.reprompt", "Question", k.Question(ar, p)) + "\n" + en.T("prompt.reprompt", "Question", k.Question(en, p)) +
+			"\n" + e.PromptURL(p.Token)
 		return promptReply{handled: true, reply: reply, subID: p.SubmissionID}, nil
 	default:
 		return promptReply{}, st.PromptClose(ctx, p.ID, map[string]any{"closed": "not_understood"}, "")

@@ -135,9 +135,9 @@ func (s *Store) MessageStatusCallback(ctx context.Context, sid, status string, e
 	if err := s.lockSID(ctx, sid); err != nil {
 		return fmt.Errorf("postgres: status callback: %w", err)
 	}
-	var known bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE twilio_sid = $1)`, sid).Scan(&known); err != nil {
-		return fmt.Errorf("postgres: status callback: %w", err)
+	known, err := s.MessageSIDKnown(ctx, sid)
+	if err != nil {
+		return err
 	}
 	if known {
 		if _, err := s.MessageAdvanceStatus(ctx, sid, status, errorCode); err != nil {
@@ -185,4 +185,13 @@ func (s *Store) MessageStatusEarlyPurge(ctx context.Context, before time.Time) (
 		return 0, fmt.Errorf("postgres: purge early statuses: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// MessageSIDKnown reports whether a message of ours carries sid.
+func (s *Store) MessageSIDKnown(ctx context.Context, sid string) (bool, error) {
+	var known bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE twilio_sid = $1)`, sid).Scan(&known); err != nil {
+		return false, fmt.Errorf("postgres: message sid known: %w", err)
+	}
+	return known, nil
 }

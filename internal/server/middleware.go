@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -208,10 +210,44 @@ func formError(err error) error {
 	return tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "malformed form: "+err.Error())
 }
 
-// parseForm parses a POST form, returning a user error on failure.
+// errBadEncoding refuses text that is not UTF-8 (PostgreSQL would refuse
+// to store or compare it).
+var errBadEncoding = tawasul.Errorf(tawasul.EINVALID, "error.bad_encoding", "text must be UTF-8")
+
+// parseForm parses a POST form, returning a user error on failure or on
+// text that is not UTF-8.
 func parseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return formError(err)
 	}
+	if !validUTF8(r.PostForm) {
+		return errBadEncoding
+	}
 	return nil
+}
+
+func validUTF8(v url.Values) bool {
+	for k, vs := range v {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, s := range vs {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// requireUTF8 answers 400 to a request whose path or query string decodes
+// to something other than UTF-8, before any handler sees it.
+func (s *Server) requireUTF8(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) || !validUTF8(r.URL.Query()) {
+			s.error(w, r, errBadEncoding)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -34,7 +34,9 @@ var (
 
 	// Submissions: department users see only their department's (pages);
 	// API tokens carry no department, so department tokens get 403.
-	submissionReaders    = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator, tawasul.RoleDepartment}
+	submissionReaders = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator, tawasul.RoleDepartment}
+	// personalDataRoles may see residents' phone numbers (Role.SeesPersonalData).
+	personalDataRoles    = rolesWhere(tawasul.Role.SeesPersonalData)
 	apiSubmissionReaders = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator}
 	// Phone-keyed API routes: roles that may see personal data (Role.SeesPersonalData).
 	apiPersonalData = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent}
@@ -42,7 +44,7 @@ var (
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
 // and the handler. Middleware order: request ID → client IP → recover →
-// access log → security headers → body limit → language; browser pages add
+// access log → security headers → body limit → language → UTF-8 check; browser pages add
 // sessions; staff pages add the role check; API routes add the token check.
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
@@ -55,6 +57,7 @@ func (s *Server) buildRoutes() http.Handler {
 	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"))
 	r.Use(limitBody(1 << 20))
 	r.Use(s.language)
+	r.Use(s.requireUTF8)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -107,13 +110,14 @@ func (s *Server) buildRoutes() http.Handler {
 		// Simulator mode only: the pretend handset (404 with a real Twilio
 		// account). The resident's number is kept in the session, not the URL.
 		if s.Simulator != nil {
-			s.staff(r, "GET", "/dev/phone", allStaff, s.handleDevPhone)
-			s.staff(r, "POST", "/dev/phone", allStaff, s.handleDevPhoneSend)
-			s.staff(r, "GET", "/dev/phone/thread", allStaff, s.handleDevPhoneThread)
+			s.staff(r, "GET", "/dev/phone", personalDataRoles, s.handleDevPhone)
+			s.staff(r, "POST", "/dev/phone", personalDataRoles, s.handleDevPhoneSend)
+			s.staff(r, "GET", "/dev/phone/thread", personalDataRoles, s.handleDevPhoneThread)
 		}
 
 		// Submissions: filtered list, and one submission with its timeline.
 		s.staff(r, "GET", "/submissions", submissionReaders, s.handleSubmissionList)
+		s.staff(r, "POST", "/submissions/by-phone", personalDataRoles, s.handleSubmissionsByPhone)
 		s.staff(r, "GET", "/submissions/{reference}", submissionReaders, s.handleSubmissionView)
 		s.staff(r, "POST", "/submissions/{reference}/messages", submissionRepliers, s.handleSubmissionReply)
 
@@ -130,6 +134,17 @@ func (s *Server) buildRoutes() http.Handler {
 		s.error(w, r, tawasul.Errorf(tawasul.EFORBIDDEN, "error.cross_origin", "cross-origin request refused"))
 	}))
 	return cop.Handler(r)
+}
+
+// rolesWhere lists the roles for which keep is true, in display order.
+func rolesWhere(keep func(tawasul.Role) bool) []tawasul.Role {
+	var roles []tawasul.Role
+	for _, r := range tawasul.AllRoles {
+		if keep(r) {
+			roles = append(roles, r)
+		}
+	}
+	return roles
 }
 
 // public registers a route anyone may use.

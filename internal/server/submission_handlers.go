@@ -26,6 +26,10 @@ var (
 	errBadRange = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_range", "since must be before until")
 	errBadLimit = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.bad_limit", "limit must be a whole number from 1")
 	errLongText = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.query_too_long", "q must have at most 200 characters")
+	// errPhoneInURL refuses a phone number in a page's address: it would
+	// stay in browser history and proxy logs. The page posts it instead.
+	errPhoneInURL = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.phone_in_url",
+		"look submissions up by phone with the form, not in the address")
 	// errPhoneForbidden refuses phone-keyed reads to roles that may not see
 	// residents' personal data.
 	errPhoneForbidden = tawasul.Errorf(tawasul.EFORBIDDEN, "submissions.phone_forbidden",
@@ -141,6 +145,8 @@ type SubmissionListPage struct {
 	NextURL    string // the next page, "" on the last
 	FirstURL   string // the first page, "" on it
 	Department string // the department the list is limited to, "" for all
+	CanByPhone bool   // the user may look submissions up by phone
+	ByPhone    string // the number the list is limited to, for display ("" for none)
 	Statuses   []tawasul.Status
 	Kinds      []tawasul.Kind
 	Channels   []tawasul.Channel
@@ -169,9 +175,20 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 	if scope == nil {
 		p.Department = ""
 	}
+	p.CanByPhone = u.SeesPersonalData()
 	f, err := submissionFilter(q)
-	if err == nil && f.Phone != "" && !u.SeesPersonalData() {
+	switch {
+	case err != nil:
+	case f.Phone != "" && !u.SeesPersonalData():
 		err = errPhoneForbidden
+	case f.Phone != "":
+		err = errPhoneInURL
+	case q.Get("by_phone") == "1" && u.SeesPersonalData():
+		// The number was posted to /submissions/by-phone and kept in the
+		// session, so it stays out of URLs, history and logs.
+		if f.Phone = s.sessions.GetString(r.Context(), sessionByPhone); f.Phone != "" {
+			p.ByPhone = phone.Display(f.Phone)
+		}
 	}
 	if err != nil {
 		if tawasul.ErrorCode(err) != tawasul.EINVALID {
@@ -330,4 +347,29 @@ func (s *Server) submissionOf(r *http.Request) (*tawasul.SubmissionDetail, error
 	}
 	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
 	return s.Store.SubmissionDetail(r.Context(), ref, scope)
+}
+
+// sessionByPhone holds the number staff look submissions up by.
+const sessionByPhone = "submissions_by_phone"
+
+// handleSubmissionsByPhone takes a phone number typed as people do, keeps
+// it in the staff session and shows the list limited to it
+// (/submissions?by_phone=1; plain /submissions shows everything again).
+func (s *Server) handleSubmissionsByPhone(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	typed := strings.TrimSpace(r.PostForm.Get("phone"))
+	if typed == "" {
+		s.error(w, r, errPhoneRequired)
+		return
+	}
+	e164, err := phone.Normalize(typed)
+	if err != nil {
+		s.error(w, r, errBadPhone)
+		return
+	}
+	s.sessions.Put(r.Context(), sessionByPhone, e164)
+	http.Redirect(w, r, "/submissions?by_phone=1", http.StatusSeeOther)
 }

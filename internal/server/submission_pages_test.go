@@ -222,11 +222,25 @@ func TestSubmissionPagesPhoneFilterNeedsPersonalData(t *testing.T) {
 	ref := b.smsSubmission(t, "+966551234567", "بلاغ")
 	other := b.smsSubmission(t, "+966559876543", "بلاغ آخر")
 	agent := b.signedIn(t, tawasul.RoleAgent)
-	_, body := b.get(t, agent, "/submissions?phone="+url.QueryEscape("٠٥٥١٢٣٤٥٦٧"))
+	// The number is posted and kept in the session, never put in a URL.
+	res := b.postForm(t, agent, "/submissions/by-phone", url.Values{"phone": {"٠٥٥١٢٣٤٥٦٧"}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || strings.Contains(loc, "55") {
+		t.Fatalf("lookup: %d %q", res.StatusCode, loc)
+	}
+	_, body := b.get(t, agent, res.Header.Get("Location"))
 	mustContain(t, "phone filter", body, ref)
 	mustNotContain(t, "phone filter", body, other)
+	if regexp.MustCompile(`(href|action|hx-get)="[^"]*(5512|%2B966)`).MatchString(body) {
+		t.Error("a link on the page carries the number")
+	}
+	if res, _ := b.get(t, agent, "/submissions?phone=0551234567"); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("phone in the address: %d, want 400", res.StatusCode)
+	}
 	mod := b.signedIn(t, tawasul.RoleModerator)
 	if res, body := b.get(t, mod, "/submissions?phone=0551234567"); res.StatusCode != 403 || strings.Contains(body, ref) {
 		t.Errorf("moderator phone filter: %d", res.StatusCode)
+	}
+	if res := b.postForm(t, mod, "/submissions/by-phone", url.Values{"phone": {"0551234567"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("moderator lookup: %d", res.StatusCode)
 	}
 }

@@ -29,7 +29,10 @@ type Inbound struct {
 // an EINVALID error when MessageSid or From is missing or malformed; unknown
 // parameters are ignored (Twilio adds new ones without notice).
 func ParseInbound(form url.Values) (*Inbound, error) {
-	in := &Inbound{MessageSID: form.Get("MessageSid"), Body: form.Get("Body"), OptOutType: strings.ToUpper(form.Get("OptOutType"))}
+	// A body that is not UTF-8 is kept with U+FFFD in place of the bad
+	// bytes: refusing it would make Twilio retry a message nobody can fix.
+	in := &Inbound{MessageSID: form.Get("MessageSid"), Body: strings.ToValidUTF8(form.Get("Body"), "\uFFFD"),
+		OptOutType: strings.ToUpper(form.Get("OptOutType"))}
 	if in.MessageSID == "" {
 		in.MessageSID = form.Get("SmsMessageSid")
 	}

@@ -1,6 +1,7 @@
 package twiliofake
 
 import (
+	"context"
 	"net/http"
 )
 
@@ -164,4 +165,11 @@ func errorMessage(code int, to, from string) string {
 		return "Unknown error"
 	}
 	return ""
+}
+
+// WaitHanging blocks until at least n requests are being held by Hang
+// faults, or ctx ends. Tests use it to give up on a request (as a client
+// timeout would) exactly while the fake holds it.
+func (s *Server) WaitHanging(ctx context.Context, n int) error {
+	return s.waitUntil(ctx, func() bool { return s.hanging >= n })
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	twilio "github.com/twilio/twilio-go"
@@ -126,7 +127,7 @@ func (c *Client) Send(ctx context.Context, m Message) (*Sent, error) {
 	}
 	res, err := c.rest(ctx).Api.CreateMessage(p)
 	if err != nil {
-		return nil, err
+		return nil, clean(err)
 	}
 	if res.Sid == nil {
 		return nil, errors.New("twiliorest: Twilio accepted a message but returned no SID")
@@ -138,26 +139,69 @@ func (c *Client) Send(ctx context.Context, m Message) (*Sent, error) {
 	return s, nil
 }
 
-// FindSent looks for a message to to with exactly body created at or after
-// since — the first copy of a message whose create request failed
-// ambiguously (timeout, 5xx). found is false when there is none.
-func (c *Client) FindSent(ctx context.Context, to, body string, since time.Time) (s *Sent, found bool, err error) {
+// FindSent looks for a message to to with exactly body that Twilio created
+// at or after since — the first copy of a message whose create request
+// failed ambiguously (timeout, 5xx) — skipping SIDs for which known
+// reports true (messages Tawasul already accounts for, such as an earlier
+// message with the same text). found is false when there is none.
+//
+// It lists the recipient's newest messages and filters on date_created
+// itself: Twilio's DateSent filter would miss a message still queued, which
+// is exactly the case after a timeout.
+func (c *Client) FindSent(ctx context.Context, to, body string, since time.Time, known func(sid string) (bool, error)) (s *Sent, found bool, err error) {
 	p := &api.ListMessageParams{}
-	p.SetTo(to).SetDateSentAfter(since.UTC().Truncate(time.Second)).SetPageSize(50).SetLimit(200)
+	p.SetTo(to).SetPageSize(50).SetLimit(100)
 	list, err := c.rest(ctx).Api.ListMessage(p)
 	if err != nil {
-		return nil, false, err
+		return nil, false, clean(err)
 	}
 	for _, m := range list {
-		if m.Sid != nil && m.Body != nil && *m.Body == body {
-			s := &Sent{SID: *m.Sid}
-			if m.Status != nil {
-				s.Status = *m.Status
-			}
-			return s, true, nil
+		if m.Sid == nil || m.Body == nil || *m.Body != body || !createdSince(m.DateCreated, since) {
+			continue
 		}
+		if k, err := known(*m.Sid); err != nil {
+			return nil, false, err
+		} else if k {
+			continue
+		}
+		s := &Sent{SID: *m.Sid}
+		if m.Status != nil {
+			s.Status = *m.Status
+		}
+		return s, true, nil
 	}
 	return nil, false, nil
+}
+
+// createdSince reports whether an RFC 2822 date_created is at or after t.
+func createdSince(dateCreated *string, t time.Time) bool {
+	if dateCreated == nil {
+		return true // no date: let the body and SID decide
+	}
+	d, err := time.Parse(time.RFC1123Z, *dateCreated)
+	return err != nil || !d.Before(t.Truncate(time.Second))
+}
+
+// clean strips the request URL from transport errors: twilio-go's GET
+// requests carry the recipient's number in the query string, and these
+// errors end up in job rows and on staff pages.
+func clean(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("twilio %s request failed: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// phoneLike matches phone numbers quoted in Twilio's error messages.
+var phoneLike = regexp.MustCompile(`\+?\d[\d ]{6,18}\d`)
+
+// redact masks phone numbers in text from Twilio, keeping the last two
+// digits, so it can be stored and shown to staff.
+func redact(text string) string {
+	return phoneLike.ReplaceAllStringFunc(text, func(m string) string {
+		return "…" + m[len(m)-2:]
+	})
 }
 
 // Outcome is what a caller should do after a failed request.
@@ -214,23 +258,25 @@ var configCodes = map[int]bool{
 }
 
 // Classify says what err from Send or FindSent means, with Twilio's error
-// code and message when Twilio gave one (code 0 otherwise).
+// code and message when Twilio gave one (code 0 otherwise). Phone numbers
+// in the message are masked.
 func Classify(err error) (o Outcome, code int, message string) {
 	var te *client.TwilioRestError
 	if !errors.As(err, &te) {
 		// Network errors, timeouts, cancelled contexts and non-JSON error
 		// bodies (a proxy's HTML 502): outcome unknown.
-		return Retry, 0, err.Error()
+		return Retry, 0, redact(clean(err).Error())
 	}
+	msg := redact(te.Message)
 	switch {
 	case te.Code == 21610:
-		return OptedOut, te.Code, te.Message
+		return OptedOut, te.Code, msg
 	case te.Code == 21211 || te.Code == 21614:
-		return InvalidNumber, te.Code, te.Message
+		return InvalidNumber, te.Code, msg
 	case configCodes[te.Code]:
-		return ConfigError, te.Code, te.Message
+		return ConfigError, te.Code, msg
 	case te.Code == 20429 || te.Status == http.StatusTooManyRequests || te.Status >= 500:
-		return Retry, te.Code, te.Message
+		return Retry, te.Code, msg
 	}
-	return Rejected, te.Code, te.Message
+	return Rejected, te.Code, msg
 }
