@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
-	"log/slog"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
