@@ -3,7 +3,7 @@
 GO ?= go
 export TAWASUL_DATA_DIR ?= $(CURDIR)/.tawasul
 
-.PHONY: help run build test test-short fuzz lint assets db-stop clean-testdb
+.PHONY: help run build test test-short fuzz lint assets db-stop clean-testdb bench-sms
 
 help: ## Show the targets
 	@awk -F ':.*## ' '/^[a-z][a-z_-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ fuzz: ## Fuzz each parser for FUZZTIME (default 30s)
 		for f in $$(grep -ho 'func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
 			echo "== $$t $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-30s} $$t || exit 1; \
 		done; done
+
+bench-sms: build ## Load-test the inbound-SMS webhook beside a same-run baseline (self-contained; flags in BENCH_FLAGS, see docs/benchmarks.md)
+	bin/tawasul loadgen sms $(BENCH_FLAGS)
 
 lint: ## gofmt, go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -41,6 +41,7 @@ func commands() []command {
 		{"user", "manage staff accounts: add, list, set-password, disable, enable", runUser},
 		{"token", "manage API tokens: add, list, revoke", runToken},
 		{"devdb", "the private development PostgreSQL: status, url, stop", runDevDB},
+		{"loadgen", "benchmark the inbound-SMS webhook beside a same-run baseline: loadgen sms (make bench-sms)", runLoadgen},
 		{"version", "print the version", func(_ context.Context, e *Env, _ []string) error {
 			fmt.Fprintln(e.Stdout, "tawasul", Version)
 			return nil
