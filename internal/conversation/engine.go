@@ -71,28 +71,63 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
 	lang := sms.DetectLanguage(in.Body, "")
 	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
-	contact, err := st.ContactTouch(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword)
+	t, err := st.InboundTake(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword,
+		in.Channel, in.MessageSID, in.Body)
 	if err != nil {
 		return nil, err
 	}
-	msgID, dup, reply, err := st.MessageInsertInbound(ctx, contact.ID, in.Channel, in.MessageSID, in.Body)
-	if err != nil {
-		return nil, err
+	if t.Duplicate {
+		return &Result{Reply: t.StoredReply, Duplicate: true}, nil
 	}
-	if dup {
-		return &Result{Reply: reply, Duplicate: true}, nil
+	contact := &tawasul.Contact{ID: t.ContactID, Phone: in.From, Language: t.ContactLanguage, OptedOutAt: t.OptedOutAt}
+	if keyword != sms.NoKeyword {
+		return e.keyword(ctx, st, t, contact, keyword, orDefault(lang, contact.Language), in.Channel)
 	}
-	// Replies are in the contact's language; a keyword is answered in its
-	// own (STOP → English, إيقاف → Arabic) without changing the preference.
+	if t.OpenPrompt {
+		// An open question gets first look at the reply.
+		pr, err := e.answerPrompt(ctx, st, contact, in.Body, in.Channel)
+		if err != nil {
+			return nil, err
+		}
+		if pr.handled {
+			if pr.subID != nil {
+				if err := st.SubmissionEventInsert(ctx, *pr.subID, "message_in", &t.MessageID, nil); err != nil {
+					return nil, err
+				}
+			}
+			reply := pr.reply
+			if contact.OptedOut() {
+				reply = ""
+			}
+			return &Result{Reply: reply}, st.InboundReply(ctx, t.MessageID, t.ContactID, pr.subID, in.Channel, reply, "prompt_reply")
+		}
+	}
+	// The common path, in one statement: detail on the contact's open
+	// submission, or a new one with a reference.
 	l := e.Catalog.Lang(contact.Language)
-	if keyword != sms.NoKeyword && lang != "" {
-		l = e.Catalog.Lang(lang)
+	replyNew, replyDetail := l.T("sms.received", "Ref", "{ref}"), l.T("sms.detail_added", "Ref", "{ref}")
+	if contact.OptedOut() {
+		replyNew, replyDetail = "", "" // stored and followed up, but nothing is sent to an opted-out contact
 	}
-	res := &Result{}
-	var subID *int64
-	purpose := ""
+	now := e.now()
+	f, err := st.InboundFile(ctx, postgres.InboundFiling{ContactID: t.ContactID, MessageID: t.MessageID,
+		Channel: in.Channel, Body: in.Body, Kind: sms.ClassifyKind(in.Body), Language: orDefault(lang, contact.Language),
+		FollowupSince: now.Add(-e.FollowupWindow), ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(),
+		ReplyNew: replyNew, ReplyDetail: replyDetail})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Reply: f.Reply, Reference: f.Reference}, nil
+}
 
-	switch keyword {
+// keyword acts on an opt-out, opt-in or help keyword, answering in the
+// keyword's own language (lang) without changing the contact's.
+func (e *Engine) keyword(ctx context.Context, st *postgres.Store, t *postgres.InboundTaken, contact *tawasul.Contact,
+	kw sms.Keyword, lang string, ch tawasul.Channel) (*Result, error) {
+	l := e.Catalog.Lang(lang)
+	res := &Result{}
+	purpose := ""
+	switch kw {
 	case sms.OptOut:
 		if !contact.OptedOut() { // the single confirmation; nothing after it
 			now := e.now()
@@ -113,79 +148,8 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 		if !contact.OptedOut() {
 			res.Reply, purpose = l.T("sms.help", "Phone", e.CallCentre), "help"
 		}
-	default:
-		// An open question gets first look at the reply.
-		pr, err := e.answerPrompt(ctx, st, contact, in.Body, in.Channel)
-		if err != nil {
-			return nil, err
-		}
-		if pr.handled {
-			subID = pr.subID
-			if subID != nil {
-				if err := st.SubmissionEventInsert(ctx, *subID, "message_in", &msgID, nil); err != nil {
-					return nil, err
-				}
-			}
-			res.Reply, purpose = pr.reply, "prompt_reply"
-			if contact.OptedOut() {
-				res.Reply = ""
-			}
-			break
-		}
-		sub, err := st.SubmissionOpenFollowup(ctx, contact.ID, e.now().Add(-e.FollowupWindow))
-		switch {
-		case err == nil:
-			if err := st.SubmissionAddDetail(ctx, sub.ID, msgID, in.Body); err != nil {
-				return nil, err
-			}
-			res.Reply, purpose = l.T("sms.detail_added", "Ref", sub.Reference), "detail_ack"
-		case tawasul.ErrorCode(err) == tawasul.ENOTFOUND:
-			if sub, err = e.newSubmission(ctx, st, contact, in, orDefault(lang, contact.Language)); err != nil {
-				return nil, err
-			}
-			if err := st.SubmissionEventInsert(ctx, sub.ID, "message_in", &msgID, nil); err != nil {
-				return nil, err
-			}
-			res.Reply, purpose = l.T("sms.received", "Ref", sub.Reference), "ack"
-		default:
-			return nil, err
-		}
-		subID, res.Reference = &sub.ID, sub.Reference
-		if contact.OptedOut() {
-			res.Reply = "" // stored and followed up, but nothing is sent to an opted-out contact
-		}
 	}
-	if err := st.MessageSetOutcome(ctx, msgID, subID, res.Reply); err != nil {
-		return nil, err
-	}
-	if res.Reply != "" {
-		replyID, err := st.MessageInsertReply(ctx, contact.ID, subID, in.Channel, res.Reply, purpose)
-		if err != nil {
-			return nil, err
-		}
-		if subID != nil {
-			if err := st.SubmissionEventInsert(ctx, *subID, "message_out", &replyID, nil); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return res, nil
-}
-
-func (e *Engine) newSubmission(ctx context.Context, st *postgres.Store, c *tawasul.Contact, in *sms.Inbound, lang string) (*tawasul.Submission, error) {
-	year := e.now().In(i18n.Riyadh).Year()
-	seq, err := st.ReferenceNext(ctx, year)
-	if err != nil {
-		return nil, err
-	}
-	sub := &tawasul.Submission{
-		Reference: tawasul.FormatReference(e.ReferencePrefix, year, seq),
-		ContactID: &c.ID, Channel: in.Channel, Kind: sms.ClassifyKind(in.Body), Body: in.Body, Language: lang,
-	}
-	if err := st.SubmissionInsert(ctx, sub); err != nil {
-		return nil, err
-	}
-	return sub, nil
+	return res, st.InboundReply(ctx, t.MessageID, t.ContactID, nil, ch, res.Reply, purpose)
 }
 
 func orDefault(s, def string) string {

@@ -2,60 +2,12 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"tawasul/internal/tawasul"
 )
-
-// MessageInsertInbound stores an inbound message keyed by its Twilio SID.
-// When a message with that SID exists already (a replayed or concurrent
-// webhook), it inserts nothing and returns duplicate=true with the reply
-// stored for the first delivery.
-func (s *Store) MessageInsertInbound(ctx context.Context, contactID int64, ch tawasul.Channel, sid, body string) (id int64, duplicate bool, reply string, err error) {
-	err = s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, direction, channel, body, status, twilio_sid)
-		VALUES ($1, 'inbound', $2, $3, 'received', $4) ON CONFLICT (twilio_sid) DO NOTHING RETURNING id`,
-		contactID, ch, body, sid).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		var r *string
-		if err := s.db.QueryRow(ctx, `SELECT id, reply FROM messages WHERE twilio_sid = $1`, sid).Scan(&id, &r); err != nil {
-			return 0, false, "", fmt.Errorf("postgres: message replay: %w", err)
-		}
-		if r != nil {
-			reply = *r
-		}
-		return id, true, reply, nil
-	}
-	if err != nil {
-		return 0, false, "", fmt.Errorf("postgres: message insert inbound: %w", err)
-	}
-	return id, false, "", nil
-}
-
-// MessageSetOutcome links an inbound message to its submission (may be nil)
-// and stores the reply it was given, so replays answer the same.
-func (s *Store) MessageSetOutcome(ctx context.Context, id int64, submissionID *int64, reply string) error {
-	_, err := s.db.Exec(ctx, `UPDATE messages SET submission_id = $2, reply = $3, updated_at = now() WHERE id = $1`,
-		id, submissionID, reply)
-	if err != nil {
-		return fmt.Errorf("postgres: message set outcome: %w", err)
-	}
-	return nil
-}
-
-// MessageInsertReply records the TwiML reply to an inbound message as an
-// outbound message on the contact's (and submission's) timeline.
-func (s *Store) MessageInsertReply(ctx context.Context, contactID int64, submissionID *int64, ch tawasul.Channel, body, purpose string) (int64, error) {
-	var id int64
-	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
-		VALUES ($1, $2, 'outbound', $3, $4, $5, 'replied') RETURNING id`, contactID, submissionID, ch, body, purpose).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: message insert reply: %w", err)
-	}
-	return id, nil
-}
 
 // MessagesByContact returns a contact's messages, oldest first.
 func (s *Store) MessagesByContact(ctx context.Context, contactID int64) ([]*tawasul.Message, error) {

@@ -4,22 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"tawasul/internal/tawasul"
 )
 
-// ReferenceNext allocates the next reference number of year.
-func (s *Store) ReferenceNext(ctx context.Context, year int) (int, error) {
-	var n int
-	err := s.db.QueryRow(ctx, `INSERT INTO reference_counters (year, last) VALUES ($1, 1)
-		ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last`, year).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: reference next: %w", err)
+// ReferenceNext allocates the next public reference of year, such as
+// QS-26-0173 (SQL function reference_next, migration 00005), from the
+// year's sequence: it never waits, and a transaction that rolls back leaves
+// a gap.
+func (s *Store) ReferenceNext(ctx context.Context, prefix string, year int) (string, error) {
+	var ref string
+	if err := s.db.QueryRow(ctx, `SELECT reference_next($1, $2)`, prefix, year).Scan(&ref); err != nil {
+		return "", fmt.Errorf("postgres: reference next: %w", err)
 	}
-	return n, nil
+	return ref, nil
 }
 
 // SubmissionInsert stores a new submission with status new and its
@@ -33,34 +33,6 @@ func (s *Store) SubmissionInsert(ctx context.Context, sub *tawasul.Submission) e
 		return fmt.Errorf("postgres: submission insert: %w", err)
 	}
 	return s.SubmissionEventInsert(ctx, sub.ID, "created", nil, nil)
-}
-
-// SubmissionOpenFollowup returns the contact's newest submission that is
-// still new and had a message since since, or ENOTFOUND.
-func (s *Store) SubmissionOpenFollowup(ctx context.Context, contactID int64, since time.Time) (*tawasul.Submission, error) {
-	var sub tawasul.Submission
-	err := s.db.QueryRow(ctx, `SELECT id, reference, channel, kind, status, language FROM submissions
-		WHERE contact_id = $1 AND status = 'new' AND last_message_at >= $2
-		ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, contactID, since).
-		Scan(&sub.ID, &sub.Reference, &sub.Channel, &sub.Kind, &sub.Status, &sub.Language)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, tawasul.Errorf(tawasul.ENOTFOUND, "error.submission_not_found", "no open submission")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: submission open followup: %w", err)
-	}
-	return &sub, nil
-}
-
-// SubmissionAddDetail appends text to a submission's body (on a new line)
-// and records the message on its timeline.
-func (s *Store) SubmissionAddDetail(ctx context.Context, id, messageID int64, text string) error {
-	_, err := s.db.Exec(ctx, `UPDATE submissions SET body = body || E'\n' || $2, updated_at = now(), last_message_at = now()
-		WHERE id = $1`, id, text)
-	if err != nil {
-		return fmt.Errorf("postgres: submission add detail: %w", err)
-	}
-	return s.SubmissionEventInsert(ctx, id, "detail_added", &messageID, nil)
 }
 
 // SubmissionEventInsert appends an event to a submission's timeline.

@@ -18,7 +18,6 @@ import (
 type queryBundle struct {
 	pool  *pgxpool.Pool
 	store *postgres.Store
-	seq   int
 }
 
 func setupQuery(t *testing.T) *queryBundle {
@@ -52,8 +51,11 @@ func (b *queryBundle) addSubmission(t *testing.T, st *postgres.Store, o subOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.seq++
-	sub := &tawasul.Submission{Reference: tawasul.FormatReference("QS", 26, b.seq), ContactID: &c.ID,
+	ref, err := st.ReferenceNext(ctx, "QS", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &tawasul.Submission{Reference: ref, ContactID: &c.ID,
 		Channel: o.channel, Kind: o.kind, Body: o.body, Language: "ar"}
 	if err := st.SubmissionInsert(ctx, sub); err != nil {
 		t.Fatal(err)
@@ -233,21 +235,18 @@ func TestSubmissionDetailTimeline(t *testing.T) {
 	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 		st := b.store.WithTx(tx)
 		sub = b.addSubmission(t, st, subOpts{body: "حفرة في الطريق"})
-		var err error
-		var dup bool
-		if inID, dup, _, err = st.MessageInsertInbound(ctx, *sub.ContactID, tawasul.ChannelSMS, "SM00000000000000000000000000000001", sub.Body); err != nil || dup {
-			return fmt.Errorf("insert inbound: %v %v", dup, err)
+		tk, err := st.InboundTake(ctx, "+966551234567", "ar", false, tawasul.ChannelSMS, "SM00000000000000000000000000000001", sub.Body)
+		if err != nil || tk.Duplicate {
+			return fmt.Errorf("take inbound: %+v %v", tk, err)
 		}
-		if err := st.MessageSetOutcome(ctx, inID, &sub.ID, "ok"); err != nil {
-			return err
-		}
+		inID = tk.MessageID
 		if err := st.SubmissionEventInsert(ctx, sub.ID, "message_in", &inID, nil); err != nil {
 			return err
 		}
-		if outID, err = st.MessageInsertReply(ctx, *sub.ContactID, &sub.ID, tawasul.ChannelSMS, "استلمنا بلاغك", "ack"); err != nil {
+		if err := st.InboundReply(ctx, inID, tk.ContactID, &sub.ID, tawasul.ChannelSMS, "استلمنا بلاغك", "ack"); err != nil {
 			return err
 		}
-		return st.SubmissionEventInsert(ctx, sub.ID, "message_out", &outID, nil)
+		return tx.QueryRow(ctx, `SELECT max(id) FROM messages WHERE direction = 'outbound'`).Scan(&outID)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -318,21 +317,22 @@ func TestMessagesAndContactSummary(t *testing.T) {
 	ctx := context.Background()
 	sub := b.addSubmission(t, b.store, subOpts{body: "بلاغ"})
 	for i := range 4 {
-		id, _, _, err := b.store.MessageInsertInbound(ctx, *sub.ContactID, tawasul.ChannelSMS, fmt.Sprintf("SM%032d", i), fmt.Sprintf("رسالة %d", i))
+		tk, err := b.store.InboundTake(ctx, "+966551234567", "ar", false, tawasul.ChannelSMS, fmt.Sprintf("SM%032d", i), fmt.Sprintf("رسالة %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i < 2 {
-			if err := b.store.MessageSetOutcome(ctx, id, &sub.ID, ""); err != nil {
-				t.Fatal(err)
-			}
+		switch {
+		case i < 2: // filed on the submission, no reply
+			err = b.store.InboundReply(ctx, tk.MessageID, tk.ContactID, &sub.ID, tawasul.ChannelSMS, "", "")
+		case i == 3: // a help reply, on no submission
+			err = b.store.InboundReply(ctx, tk.MessageID, tk.ContactID, nil, tawasul.ChannelSMS, "مساعدة", "help")
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := b.store.MessageInsertReply(ctx, *sub.ContactID, nil, tawasul.ChannelSMS, "مساعدة", "help"); err != nil {
-		t.Fatal(err)
-	}
-	other := b.addSubmission(t, b.store, subOpts{body: "آخر", phone: "+966557777777"})
-	if _, _, _, err := b.store.MessageInsertInbound(ctx, *other.ContactID, tawasul.ChannelSMS, "SM99999999999999999999999999999999", "not mine"); err != nil {
+	b.addSubmission(t, b.store, subOpts{body: "آخر", phone: "+966557777777"})
+	if _, err := b.store.InboundTake(ctx, "+966557777777", "ar", false, tawasul.ChannelSMS, "SM99999999999999999999999999999999", "not mine"); err != nil {
 		t.Fatal(err)
 	}
 

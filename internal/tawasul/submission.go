@@ -1,7 +1,6 @@
 package tawasul
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -86,11 +85,4 @@ type Message struct {
 	ErrorCode    *int
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-}
-
-// FormatReference builds a public reference such as QS-26-0173: prefix, the
-// two-digit year, and the year's sequence number (at least four digits).
-// Digits only after the prefix, so it reads out clearly on the phone.
-func FormatReference(prefix string, year, seq int) string {
-	return fmt.Sprintf("%s-%02d-%04d", prefix, year%100, seq)
 }
