@@ -11,17 +11,36 @@ import (
 	"tawasul/internal/tawasul"
 )
 
+// ErrDuplicateKey is returned by MessageInsertOutbound for an
+// IdempotencyKey already used: the message was queued before.
+var ErrDuplicateKey = tawasul.Errorf(tawasul.ECONFLICT, "error.already_queued", "this message was queued already")
+
 // MessageInsertOutbound stores a message Tawasul will send, with status
 // 'pending'. The caller enqueues its send_message job in the same
 // transaction. It refuses (ECONFLICT) a contact who has opted out or whose
-// number Twilio called invalid: nothing is ever sent to them.
+// number Twilio called invalid: nothing is ever sent to them. With an
+// IdempotencyKey already used it stores nothing and returns ErrDuplicateKey.
 func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) error {
-	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
-		SELECT id, $2, 'outbound', $3, $4, $5, 'pending' FROM contacts
+	var key *string
+	if m.IdempotencyKey != "" {
+		key = &m.IdempotencyKey
+	}
+	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status, idempotency_key)
+		SELECT id, $2, 'outbound', $3, $4, $5, 'pending', $6 FROM contacts
 		WHERE id = $1 AND opted_out_at IS NULL AND invalid_at IS NULL
+		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING id, status, created_at, updated_at`,
-		m.ContactID, m.SubmissionID, m.Channel, m.Body, m.Purpose).Scan(&m.ID, &m.Status, &m.CreatedAt, &m.UpdatedAt)
+		m.ContactID, m.SubmissionID, m.Channel, m.Body, m.Purpose, key).Scan(&m.ID, &m.Status, &m.CreatedAt, &m.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
+		if key != nil {
+			var used bool
+			if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE idempotency_key = $1)`, *key).Scan(&used); err != nil {
+				return fmt.Errorf("postgres: message insert outbound: %w", err)
+			}
+			if used {
+				return ErrDuplicateKey
+			}
+		}
 		return tawasul.Errorf(tawasul.ECONFLICT, "error.contact_unreachable",
 			"the resident has opted out or their number cannot receive messages")
 	}

@@ -249,7 +249,8 @@ type SubmissionPage struct {
 	Submission *tawasul.SubmissionDetail
 	Phone      string // the contact's phone for display; "" when the user may not see it, or there is none
 	Timeline   []TimelineRow
-	CanReply   bool // the user may write to the resident (submission_reply.go)
+	CanReply   bool   // the user may write to the resident (submission_reply.go)
+	ReplyKey   string // the reply form's one-time key
 }
 
 // TimelineRow is one timeline entry with its labels translated.
@@ -272,7 +273,7 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := s.langOf(r)
-	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...)}
+	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey()}
 	if key := s.sessions.PopString(r.Context(), sessionFlashKey); key != "" {
 		p.Flash = lang.T(key)
 	}

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"crypto/rand"
+	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -17,6 +20,13 @@ import (
 // Moderators may not: they never see who the resident is.
 var submissionRepliers = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleDepartment}
 
+// replyKey is the one-time key each reply form carries (NewReplyKey), so
+// submitting the same form twice sends one message.
+var replyKey = regexp.MustCompile(`^[A-Za-z0-9]{16,64}$`)
+
+// newReplyKey returns a fresh key for a reply form.
+func newReplyKey() string { return rand.Text() }
+
 // maxReplyRunes is the longest message Twilio accepts.
 const maxReplyRunes = 1600
 
@@ -26,7 +36,8 @@ const sessionFlashKey = "flash_key"
 // handleSubmissionReply queues a message from staff to the submission's
 // resident, on the channel the submission came by (SMS for calls and web):
 // the message row, its send_message job and the timeline event commit
-// together, then the page shows it as "waiting to be sent" until the
+// together (once per form: the form's one-time key makes a second submit a
+// no-op), then the page shows it as "waiting to be sent" until the
 // worker sends it. A resident who opted out gets nothing: 409 with a page
 // that says so.
 func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +68,13 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 	if ch != tawasul.ChannelWhatsApp {
 		ch = tawasul.ChannelSMS
 	}
-	m := &tawasul.Message{ContactID: *d.ContactID, SubmissionID: &d.ID, Channel: ch, Body: body, Purpose: "staff_reply"}
+	key := r.PostForm.Get("key")
+	if !replyKey.MatchString(key) {
+		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "the form's key is missing or malformed"))
+		return
+	}
+	m := &tawasul.Message{ContactID: *d.ContactID, SubmissionID: &d.ID, Channel: ch, Body: body, Purpose: "staff_reply",
+		IdempotencyKey: "reply:" + key}
 	err = pgx.BeginFunc(r.Context(), s.Pool, func(tx pgx.Tx) error {
 		if err := jobs.QueueMessage(r.Context(), tx, s.River, m); err != nil {
 			return err
@@ -68,7 +85,7 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 		}
 		return st.AuditInsert(r.Context(), postgres.AuditEntry{Actor: u.Email, Action: "submission.message_queued", Subject: d.Reference})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, postgres.ErrDuplicateKey) { // a second click: queued once already
 		s.error(w, r, err)
 		return
 	}

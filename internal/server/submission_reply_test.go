@@ -21,6 +21,19 @@ func (b *testBundle) firstReference(t *testing.T, phone, body string) string {
 	return ref
 }
 
+var replyKeyField = regexp.MustCompile(`name="key" value="([A-Za-z0-9]+)"`)
+
+// replyKey opens the submission page as c and returns its reply form's key.
+func (b *testBundle) replyKey(t *testing.T, c *http.Client, ref string) string {
+	t.Helper()
+	_, page := b.get(t, c, "/submissions/"+ref)
+	m := replyKeyField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no reply form key on the page")
+	}
+	return m[1]
+}
+
 func TestStaffWritesToResident(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
@@ -34,9 +47,13 @@ func TestStaffWritesToResident(t *testing.T) {
 	if !strings.Contains(page, `action="/submissions/`+ref+`/messages"`) {
 		t.Fatal("the agent sees no form to write to the resident")
 	}
-	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"سيصل الفريق خلال ساعتين"}})
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/submissions/"+ref {
-		t.Fatalf("send: %d %s", res.StatusCode, res.Header.Get("Location"))
+	form := url.Values{"body": {"سيصل الفريق خلال ساعتين"}, "key": {b.replyKey(t, agent, ref)}}
+	// Sent twice (a double click, a reload): queued once.
+	for range 2 {
+		res := b.postForm(t, agent, "/submissions/"+ref+"/messages", form)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/submissions/"+ref {
+			t.Fatalf("send: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
 	}
 	if n := b.count(t, `SELECT count(*) FROM messages WHERE status = 'pending' AND purpose = 'staff_reply'
 		AND body = 'سيصل الفريق خلال ساعتين'`); n != 1 {
@@ -51,10 +68,10 @@ func TestStaffWritesToResident(t *testing.T) {
 	}
 
 	// Empty and cross-site posts change nothing.
-	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"  "}}); res.StatusCode != http.StatusBadRequest {
+	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"  "}, "key": {b.replyKey(t, agent, ref)}}); res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("empty: %d", res.StatusCode)
 	}
-	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"x"}},
+	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"x"}, "key": {b.replyKey(t, agent, ref)}},
 		"Sec-Fetch-Site", "cross-site"); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site: %d", res.StatusCode)
 	}
@@ -80,7 +97,7 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 	b.webhook(t, "/twilio/sms", inbound("+966551120002", "STOP"))
 	agent := b.client(t)
 	b.signIn(t, agent, "agent@example.gov.sa")
-	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}})
+	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}, "key": {b.replyKey(t, agent, ref)}})
 	if res.StatusCode != http.StatusConflict {
 		t.Fatalf("opted-out resident: %d, want 409", res.StatusCode)
 	}

@@ -80,6 +80,9 @@ type Message struct {
 	Channel      Channel
 	Body         string
 	Purpose      string
+	// IdempotencyKey, when set on an outbound message, makes queueing it
+	// again with the same key a no-op (a form submitted twice).
+	IdempotencyKey string
 	Status       string
 	TwilioSID    *string
 	ErrorCode    *int
