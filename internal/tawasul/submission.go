@@ -83,9 +83,9 @@ type Message struct {
 	// IdempotencyKey, when set on an outbound message, makes queueing it
 	// again with the same key a no-op (a form submitted twice).
 	IdempotencyKey string
-	Status       string
-	TwilioSID    *string
-	ErrorCode    *int
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	Status         string
+	TwilioSID      *string
+	ErrorCode      *int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
