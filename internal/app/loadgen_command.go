@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"tawasul/internal/config"
 	"tawasul/internal/devpg"
 	"tawasul/internal/loadgen"
 	"tawasul/internal/twiliofake"
@@ -70,7 +71,7 @@ instance's database) and is skipped without it. make bench-sms runs it.`
 	fs.Float64Var(&o.rate, "rate", 500, "requests/s of the open-loop phase (0: skip that phase)")
 	fs.IntVar(&o.requests, "requests", 0, "end each measured phase after this many requests, if sooner than --duration (0: no limit; for smoke runs)")
 	fs.IntVar(&o.senders, "senders", 10000, "distinct From numbers; a sender who texts again within TAWASUL_FOLLOWUP_WINDOW adds to their submission")
-	fs.IntVar(&o.dbConns, "db-conns", 20, "connections in the baseline's pool, and TAWASUL_DB_MAX_CONNS of the serve it starts")
+	fs.IntVar(&o.dbConns, "db-conns", 0, "connections in the baseline's pool, and TAWASUL_DB_MAX_CONNS of the serve it starts (0: Tawasul's default, three per CPU)")
 	fs.StringVar(&o.url, "url", "", "base URL of a running instance to load, e.g. http://127.0.0.1:8080 (empty: start one)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the instance's TAWASUL_PUBLIC_URL, which signatures are computed for (default --url)")
 	fs.StringVar(&o.authToken, "auth-token", "", "the instance's TWILIO_AUTH_TOKEN (default $TWILIO_AUTH_TOKEN)")
@@ -143,7 +144,7 @@ func (o *loadgenOpts) check() error {
 		return errors.New("--requests must not be negative")
 	case o.senders < 1 || o.senders > loadgen.MaxSenders:
 		return fmt.Errorf("--senders must be between 1 and %d", loadgen.MaxSenders)
-	case o.dbConns < 4:
+	case o.dbConns != 0 && o.dbConns < 4:
 		return errors.New("--db-conns must be at least 4 (as TAWASUL_DB_MAX_CONNS)")
 	case o.url == "" && (o.publicURL != "" || o.authToken != "" || o.databaseURL != ""):
 		return errors.New("--public-url, --auth-token and --database-url describe a running instance: they need --url")
@@ -162,7 +163,7 @@ func runBench(ctx context.Context, e *Env, o *loadgenOpts, target loadgen.Target
 	pgVersion := "unknown (no baseline database)"
 	var baseline []*loadgen.Report
 	if dsn != "" {
-		bl, err := loadgen.StartBaseline(ctx, dsn, int32(o.dbConns))
+		bl, err := loadgen.StartBaseline(ctx, dsn, o.poolSize())
 		if err != nil {
 			return err
 		}
@@ -378,7 +379,7 @@ func startBenchInstance(ctx context.Context, e *Env, o *loadgenOpts) (*benchInst
 		"TAWASUL_PUBLIC_URL="+base,
 		"TAWASUL_DATA_DIR="+dir,
 		"TAWASUL_LOG_LEVEL=warn",
-		"TAWASUL_DB_MAX_CONNS="+strconv.Itoa(o.dbConns),
+		"TAWASUL_DB_MAX_CONNS="+strconv.Itoa(int(o.poolSize())),
 		"TWILIO_AUTH_TOKEN="+inst.target.AuthToken, // serve keeps a given token in simulator mode
 	)
 	fmt.Fprintf(e.Stderr, "loadgen: starting tawasul serve on %s\n", base)
@@ -489,4 +490,13 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.buf))
+}
+
+// poolSize is the pool size for the baseline and the serve child: --db-conns,
+// or Tawasul's default.
+func (o *loadgenOpts) poolSize() int32 {
+	if o.dbConns == 0 {
+		return config.DefaultDBMaxConns()
+	}
+	return int32(o.dbConns)
 }
