@@ -1,5 +1,5 @@
--- The common path of an inbound SMS/WhatsApp message as three SQL
--- functions, so a webhook costs 4 round trips (BEGIN, inbound_take,
+-- The common path of an inbound SMS/WhatsApp message as SQL functions, so
+-- a webhook costs 4 round trips (BEGIN, inbound_take,
 -- inbound_file, COMMIT) instead of 13, and references from per-year
 -- sequences instead of a counter row every new submission waited on.
 -- docs/benchmarks.md has the measurements behind this. The Go side is internal/postgres/inbound.go;
@@ -43,14 +43,15 @@ END $$;
 DROP TABLE reference_counters;
 
 -- inbound_take records that p_phone (E.164) sent message p_sid: the contact
--- is created or touched (its language set to p_lang when p_set_lang, and its
--- row locked, which serialises one contact's messages) and the message
--- stored. A SID seen before (a replayed webhook) stores nothing and returns
--- duplicate with the reply the first delivery got. open_prompt says whether
--- the contact has a question open.
-CREATE FUNCTION inbound_take(p_phone text, p_lang text, p_set_lang boolean, p_channel text, p_sid text, p_body text,
+-- is created or touched (its language set to p_lang when p_set_lang) and
+-- its row stays locked until the transaction ends, which serialises one
+-- contact's messages — so a replayed webhook, even a concurrent one, finds
+-- the first delivery's message here: duplicate, with the reply it got.
+-- Nothing else is stored; open_prompt says whether the contact has a
+-- question open.
+CREATE FUNCTION inbound_take(p_phone text, p_lang text, p_set_lang boolean, p_sid text,
     OUT contact_id bigint, OUT contact_language text, OUT opted_out_at timestamptz,
-    OUT message_id bigint, OUT duplicate boolean, OUT stored_reply text, OUT open_prompt boolean)
+    OUT duplicate boolean, OUT stored_reply text, OUT open_prompt boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO contacts AS c (phone, language) VALUES (p_phone, p_lang)
@@ -58,31 +59,34 @@ BEGIN
         language = CASE WHEN p_set_lang THEN EXCLUDED.language ELSE c.language END
     RETURNING c.id, c.language, c.opted_out_at INTO contact_id, contact_language, opted_out_at;
 
-    INSERT INTO messages AS m (contact_id, direction, channel, body, status, twilio_sid)
-    VALUES (inbound_take.contact_id, 'inbound', p_channel, p_body, 'received', p_sid)
-    ON CONFLICT (twilio_sid) DO NOTHING
-    RETURNING m.id INTO message_id;
-    duplicate := message_id IS NULL;
-    stored_reply := '';
+    SELECT coalesce(m.reply, '') INTO stored_reply FROM messages m WHERE m.twilio_sid = p_sid;
+    duplicate := FOUND;
     IF duplicate THEN
-        SELECT m.id, coalesce(m.reply, '') INTO message_id, stored_reply FROM messages m WHERE m.twilio_sid = p_sid;
         open_prompt := false;
         RETURN;
     END IF;
+    stored_reply := '';
     open_prompt := EXISTS (SELECT 1 FROM prompts p WHERE p.contact_id = inbound_take.contact_id AND p.closed_at IS NULL);
 END $$;
 
--- inbound_reply records what inbound message p_message_id led to: its
--- submission (may be null) and the reply it was answered with ("" for none),
--- kept for replays; a non-empty reply is also stored as an outbound message
--- (status 'replied': it went back in the TwiML answer) on the submission's
+-- inbound_store stores inbound message p_sid from contact p_contact_id, on
+-- submission p_submission_id (may be null) with the reply it is answered
+-- with (null until known), and returns its id.
+CREATE FUNCTION inbound_store(p_contact_id bigint, p_channel text, p_sid text, p_body text,
+    p_submission_id bigint, p_reply text) RETURNS bigint LANGUAGE sql AS $$
+    INSERT INTO messages (contact_id, submission_id, direction, channel, body, status, twilio_sid, reply)
+    VALUES (p_contact_id, p_submission_id, 'inbound', p_channel, p_body, 'received', p_sid, p_reply)
+    RETURNING id;
+$$;
+
+-- reply_store stores p_reply (if not "") as an outbound message that went
+-- back in the TwiML answer (status 'replied'), on the submission's
 -- timeline.
-CREATE FUNCTION inbound_reply(p_message_id bigint, p_contact_id bigint, p_submission_id bigint, p_channel text,
-    p_reply text, p_purpose text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION reply_store(p_contact_id bigint, p_submission_id bigint, p_channel text, p_reply text,
+    p_purpose text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     reply_id bigint;
 BEGIN
-    UPDATE messages SET submission_id = p_submission_id, reply = p_reply, updated_at = now() WHERE id = p_message_id;
     IF p_reply = '' THEN
         RETURN;
     END IF;
@@ -94,15 +98,26 @@ BEGIN
     END IF;
 END $$;
 
--- inbound_file files message p_message_id (text p_body) as a submission:
--- added as detail to the contact's newest submission that is still new and
--- had a message since p_followup_since, or else as a new submission (kind
--- p_kind, language p_lang) with a fresh reference. It then records the reply:
+-- inbound_reply records what inbound message p_message_id (stored by
+-- inbound_store) led to: its submission (may be null) and the reply it was
+-- answered with ("" for none), kept for replays; see reply_store.
+CREATE FUNCTION inbound_reply(p_message_id bigint, p_contact_id bigint, p_submission_id bigint, p_channel text,
+    p_reply text, p_purpose text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE messages SET submission_id = p_submission_id, reply = p_reply, updated_at = now() WHERE id = p_message_id;
+    PERFORM reply_store(p_contact_id, p_submission_id, p_channel, p_reply, p_purpose);
+END $$;
+
+-- inbound_file stores inbound message p_sid (text p_body) and files it:
+-- as detail on the contact's newest submission that is still new and had a
+-- message since p_followup_since, or else as a new submission (kind
+-- p_kind, language p_lang) with a fresh reference. The reply is
 -- p_reply_detail or p_reply_new with every '{ref}' replaced by the
--- reference ("" to answer nothing), and returns it.
-CREATE FUNCTION inbound_file(p_contact_id bigint, p_message_id bigint, p_channel text, p_body text, p_kind text,
+-- reference ("" to answer nothing); it is stored with the message (for
+-- replays) and as the outbound reply, and returned.
+CREATE FUNCTION inbound_file(p_contact_id bigint, p_channel text, p_sid text, p_body text, p_kind text,
     p_lang text, p_followup_since timestamptz, p_prefix text, p_year int, p_reply_new text, p_reply_detail text,
-    OUT submission_id bigint, OUT reference text, OUT created boolean, OUT reply text)
+    OUT submission_id bigint, OUT reference text, OUT created boolean, OUT reply text, OUT message_id bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     SELECT s.id, s.reference INTO submission_id, reference FROM submissions s
@@ -114,25 +129,29 @@ BEGIN
         INSERT INTO submissions AS s (reference, contact_id, channel, kind, body, language)
         VALUES (inbound_file.reference, p_contact_id, p_channel, p_kind, p_body, p_lang)
         RETURNING s.id INTO submission_id;
-        INSERT INTO submission_events (submission_id, kind, message_id)
-        VALUES (inbound_file.submission_id, 'created', NULL), (inbound_file.submission_id, 'message_in', p_message_id);
         reply := replace(p_reply_new, '{ref}', reference);
-        PERFORM inbound_reply(p_message_id, p_contact_id, submission_id, p_channel, reply, 'ack');
+        message_id := inbound_store(p_contact_id, p_channel, p_sid, p_body, submission_id, reply);
+        INSERT INTO submission_events (submission_id, kind, message_id)
+        VALUES (inbound_file.submission_id, 'created', NULL), (inbound_file.submission_id, 'message_in', inbound_file.message_id);
+        PERFORM reply_store(p_contact_id, submission_id, p_channel, reply, 'ack');
     ELSE
         UPDATE submissions s SET body = s.body || E'\n' || p_body, updated_at = now(), last_message_at = now()
         WHERE s.id = inbound_file.submission_id;
-        INSERT INTO submission_events (submission_id, kind, message_id)
-        VALUES (inbound_file.submission_id, 'detail_added', p_message_id);
         reply := replace(p_reply_detail, '{ref}', reference);
-        PERFORM inbound_reply(p_message_id, p_contact_id, submission_id, p_channel, reply, 'detail_ack');
+        message_id := inbound_store(p_contact_id, p_channel, p_sid, p_body, submission_id, reply);
+        INSERT INTO submission_events (submission_id, kind, message_id)
+        VALUES (inbound_file.submission_id, 'detail_added', inbound_file.message_id);
+        PERFORM reply_store(p_contact_id, submission_id, p_channel, reply, 'detail_ack');
     END IF;
 END $$;
 -- +goose StatementEnd
 
 -- +goose Down
-DROP FUNCTION inbound_file(bigint, bigint, text, text, text, text, timestamptz, text, int, text, text);
+DROP FUNCTION inbound_file(bigint, text, text, text, text, text, timestamptz, text, int, text, text);
 DROP FUNCTION inbound_reply(bigint, bigint, bigint, text, text, text);
-DROP FUNCTION inbound_take(text, text, boolean, text, text, text);
+DROP FUNCTION reply_store(bigint, bigint, text, text, text);
+DROP FUNCTION inbound_store(bigint, text, text, text, bigint, text);
+DROP FUNCTION inbound_take(text, text, boolean, text);
 DROP FUNCTION reference_next(text, int);
 CREATE TABLE reference_counters (
     year int PRIMARY KEY,

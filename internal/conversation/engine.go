@@ -71,8 +71,7 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
 	lang := sms.DetectLanguage(in.Body, "")
 	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
-	t, err := st.InboundTake(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword,
-		in.Channel, in.MessageSID, in.Body)
+	t, err := st.InboundTake(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword, in.MessageSID)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,11 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 	}
 	contact := &tawasul.Contact{ID: t.ContactID, Phone: in.From, Language: t.ContactLanguage, OptedOutAt: t.OptedOutAt}
 	if keyword != sms.NoKeyword {
-		return e.keyword(ctx, st, t, contact, keyword, orDefault(lang, contact.Language), in.Channel)
+		msgID, err := st.InboundStore(ctx, t.ContactID, in.Channel, in.MessageSID, in.Body)
+		if err != nil {
+			return nil, err
+		}
+		return e.keyword(ctx, st, msgID, contact, keyword, orDefault(lang, contact.Language), in.Channel)
 	}
 	if t.OpenPrompt {
 		// An open question gets first look at the reply.
@@ -90,8 +93,12 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 			return nil, err
 		}
 		if pr.handled {
+			msgID, err := st.InboundStore(ctx, t.ContactID, in.Channel, in.MessageSID, in.Body)
+			if err != nil {
+				return nil, err
+			}
 			if pr.subID != nil {
-				if err := st.SubmissionEventInsert(ctx, *pr.subID, "message_in", &t.MessageID, nil); err != nil {
+				if err := st.SubmissionEventInsert(ctx, *pr.subID, "message_in", &msgID, nil); err != nil {
 					return nil, err
 				}
 			}
@@ -99,18 +106,18 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 			if contact.OptedOut() {
 				reply = ""
 			}
-			return &Result{Reply: reply}, st.InboundReply(ctx, t.MessageID, t.ContactID, pr.subID, in.Channel, reply, "prompt_reply")
+			return &Result{Reply: reply}, st.InboundReply(ctx, msgID, t.ContactID, pr.subID, in.Channel, reply, "prompt_reply")
 		}
 	}
-	// The common path, in one statement: detail on the contact's open
-	// submission, or a new one with a reference.
+	// The common path, in one statement: the message stored as detail on
+	// the contact's open submission, or as a new one with a reference.
 	l := e.Catalog.Lang(contact.Language)
 	replyNew, replyDetail := l.T("sms.received", "Ref", "{ref}"), l.T("sms.detail_added", "Ref", "{ref}")
 	if contact.OptedOut() {
 		replyNew, replyDetail = "", "" // stored and followed up, but nothing is sent to an opted-out contact
 	}
 	now := e.now()
-	f, err := st.InboundFile(ctx, postgres.InboundFiling{ContactID: t.ContactID, MessageID: t.MessageID,
+	f, err := st.InboundFile(ctx, postgres.InboundFiling{ContactID: t.ContactID, SID: in.MessageSID,
 		Channel: in.Channel, Body: in.Body, Kind: sms.ClassifyKind(in.Body), Language: orDefault(lang, contact.Language),
 		FollowupSince: now.Add(-e.FollowupWindow), ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(),
 		ReplyNew: replyNew, ReplyDetail: replyDetail})
@@ -122,7 +129,7 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 
 // keyword acts on an opt-out, opt-in or help keyword, answering in the
 // keyword's own language (lang) without changing the contact's.
-func (e *Engine) keyword(ctx context.Context, st *postgres.Store, t *postgres.InboundTaken, contact *tawasul.Contact,
+func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, contact *tawasul.Contact,
 	kw sms.Keyword, lang string, ch tawasul.Channel) (*Result, error) {
 	l := e.Catalog.Lang(lang)
 	res := &Result{}
@@ -149,7 +156,7 @@ func (e *Engine) keyword(ctx context.Context, st *postgres.Store, t *postgres.In
 			res.Reply, purpose = l.T("sms.help", "Phone", e.CallCentre), "help"
 		}
 	}
-	return res, st.InboundReply(ctx, t.MessageID, t.ContactID, nil, ch, res.Reply, purpose)
+	return res, st.InboundReply(ctx, msgID, contact.ID, nil, ch, res.Reply, purpose)
 }
 
 func orDefault(s, def string) string {

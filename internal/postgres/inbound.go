@@ -17,32 +17,42 @@ type InboundTaken struct {
 	ContactID       int64
 	ContactLanguage string
 	OptedOutAt      *time.Time // the contact asked to receive nothing
-	MessageID       int64
-	Duplicate       bool   // the SID was seen before: nothing was stored
-	StoredReply     string // for a duplicate, the reply the first delivery got
-	OpenPrompt      bool   // the contact has a question open
+	Duplicate       bool       // the SID was seen before: nothing was stored
+	StoredReply     string     // for a duplicate, the reply the first delivery got
+	OpenPrompt      bool       // the contact has a question open
 }
 
 // InboundTake creates or touches the contact with phone (E.164; its
 // language becomes lang when setLanguage, or lang for a new contact) and
-// stores the inbound message with Twilio's sid, unless that sid was seen
-// before (Duplicate). The contact's row stays locked until the transaction
-// ends, which serialises one contact's messages.
-func (s *Store) InboundTake(ctx context.Context, phone, lang string, setLanguage bool, ch tawasul.Channel, sid, body string) (*InboundTaken, error) {
+// says whether Twilio's sid was seen before (Duplicate). The contact's row
+// stays locked until the transaction ends, which serialises one contact's
+// messages, replays included. It stores no message: InboundFile or
+// InboundStore does.
+func (s *Store) InboundTake(ctx context.Context, phone, lang string, setLanguage bool, sid string) (*InboundTaken, error) {
 	var t InboundTaken
-	err := s.db.QueryRow(ctx, `SELECT * FROM inbound_take($1, $2, $3, $4, $5, $6)`,
-		phone, lang, setLanguage, ch, sid, body).
-		Scan(&t.ContactID, &t.ContactLanguage, &t.OptedOutAt, &t.MessageID, &t.Duplicate, &t.StoredReply, &t.OpenPrompt)
+	err := s.db.QueryRow(ctx, `SELECT * FROM inbound_take($1, $2, $3, $4)`, phone, lang, setLanguage, sid).
+		Scan(&t.ContactID, &t.ContactLanguage, &t.OptedOutAt, &t.Duplicate, &t.StoredReply, &t.OpenPrompt)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: inbound take: %w", err)
 	}
 	return &t, nil
 }
 
-// InboundFiling says how to file an inbound message as a submission.
+// InboundStore stores inbound message sid from the contact (its reply and
+// submission come later, with InboundReply) and returns its ID.
+func (s *Store) InboundStore(ctx context.Context, contactID int64, ch tawasul.Channel, sid, body string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT inbound_store($1, $2, $3, $4, NULL, NULL)`, contactID, ch, sid, body).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: inbound store: %w", err)
+	}
+	return id, nil
+}
+
+// InboundFiling says how to store and file an inbound message.
 type InboundFiling struct {
 	ContactID       int64
-	MessageID       int64
+	SID             string
 	Channel         tawasul.Channel
 	Body            string
 	Kind            tawasul.Kind // for a new submission
@@ -61,15 +71,16 @@ type InboundFiled struct {
 	Reference    string
 	Created      bool   // a new submission; false: detail added to an open one
 	Reply        string // the reply recorded, with the reference filled in
+	MessageID    int64  // the inbound message stored
 }
 
-// InboundFile files the message as detail on the contact's open submission
-// or as a new one, and records the reply (see inbound_file).
+// InboundFile stores the message and files it as detail on the contact's
+// open submission or as a new one, with its reply (see inbound_file).
 func (s *Store) InboundFile(ctx context.Context, f InboundFiling) (*InboundFiled, error) {
 	var r InboundFiled
 	err := s.db.QueryRow(ctx, `SELECT * FROM inbound_file($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		f.ContactID, f.MessageID, f.Channel, f.Body, f.Kind, f.Language, f.FollowupSince, f.ReferencePrefix, f.Year,
-		f.ReplyNew, f.ReplyDetail).Scan(&r.SubmissionID, &r.Reference, &r.Created, &r.Reply)
+		f.ContactID, f.Channel, f.SID, f.Body, f.Kind, f.Language, f.FollowupSince, f.ReferencePrefix, f.Year,
+		f.ReplyNew, f.ReplyDetail).Scan(&r.SubmissionID, &r.Reference, &r.Created, &r.Reply, &r.MessageID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: inbound file: %w", err)
 	}

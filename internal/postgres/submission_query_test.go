@@ -235,15 +235,15 @@ func TestSubmissionDetailTimeline(t *testing.T) {
 	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 		st := b.store.WithTx(tx)
 		sub = b.addSubmission(t, st, subOpts{body: "حفرة في الطريق"})
-		tk, err := st.InboundTake(ctx, "+966551234567", "ar", false, tawasul.ChannelSMS, "SM00000000000000000000000000000001", sub.Body)
-		if err != nil || tk.Duplicate {
-			return fmt.Errorf("take inbound: %+v %v", tk, err)
+		var err error
+		inID, err = st.InboundStore(ctx, *sub.ContactID, tawasul.ChannelSMS, "SM00000000000000000000000000000001", sub.Body)
+		if err != nil {
+			return err
 		}
-		inID = tk.MessageID
 		if err := st.SubmissionEventInsert(ctx, sub.ID, "message_in", &inID, nil); err != nil {
 			return err
 		}
-		if err := st.InboundReply(ctx, inID, tk.ContactID, &sub.ID, tawasul.ChannelSMS, "استلمنا بلاغك", "ack"); err != nil {
+		if err := st.InboundReply(ctx, inID, *sub.ContactID, &sub.ID, tawasul.ChannelSMS, "استلمنا بلاغك", "ack"); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT max(id) FROM messages WHERE direction = 'outbound'`).Scan(&outID)
@@ -317,22 +317,22 @@ func TestMessagesAndContactSummary(t *testing.T) {
 	ctx := context.Background()
 	sub := b.addSubmission(t, b.store, subOpts{body: "بلاغ"})
 	for i := range 4 {
-		tk, err := b.store.InboundTake(ctx, "+966551234567", "ar", false, tawasul.ChannelSMS, fmt.Sprintf("SM%032d", i), fmt.Sprintf("رسالة %d", i))
+		id, err := b.store.InboundStore(ctx, *sub.ContactID, tawasul.ChannelSMS, fmt.Sprintf("SM%032d", i), fmt.Sprintf("رسالة %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch {
 		case i < 2: // filed on the submission, no reply
-			err = b.store.InboundReply(ctx, tk.MessageID, tk.ContactID, &sub.ID, tawasul.ChannelSMS, "", "")
+			err = b.store.InboundReply(ctx, id, *sub.ContactID, &sub.ID, tawasul.ChannelSMS, "", "")
 		case i == 3: // a help reply, on no submission
-			err = b.store.InboundReply(ctx, tk.MessageID, tk.ContactID, nil, tawasul.ChannelSMS, "مساعدة", "help")
+			err = b.store.InboundReply(ctx, id, *sub.ContactID, nil, tawasul.ChannelSMS, "مساعدة", "help")
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.addSubmission(t, b.store, subOpts{body: "آخر", phone: "+966557777777"})
-	if _, err := b.store.InboundTake(ctx, "+966557777777", "ar", false, tawasul.ChannelSMS, "SM99999999999999999999999999999999", "not mine"); err != nil {
+	other := b.addSubmission(t, b.store, subOpts{body: "آخر", phone: "+966557777777"})
+	if _, err := b.store.InboundStore(ctx, *other.ContactID, tawasul.ChannelSMS, "SM99999999999999999999999999999999", "not mine"); err != nil {
 		t.Fatal(err)
 	}
 
