@@ -51,7 +51,7 @@ type setupOpts struct {
 	river     *river.Client[pgx.Tx] // nil: an insert-only client on the test pool
 }
 
-func setup(t *testing.T, opts *setupOpts) *testBundle {
+func setup(t testing.TB, opts *setupOpts) *testBundle {
 	t.Helper()
 	if opts == nil {
 		opts = &setupOpts{}
