@@ -31,7 +31,10 @@ BEGIN
     RETURN p_prefix || '-' || to_char(p_year % 100, 'FM00') || '-' || lpad(n::text, greatest(4, length(n::text)), '0');
 END $$;
 
--- The counters of migration 00003 become sequences that go on from them.
+-- The counters of migration 00003 become sequences that go on from them
+-- (locked first, so an instance still on the old code cannot take a number
+-- in between).
+LOCK TABLE reference_counters IN EXCLUSIVE MODE;
 DO $$
 DECLARE
     r record;
@@ -158,13 +161,19 @@ CREATE TABLE reference_counters (
     last int NOT NULL
 );
 -- +goose StatementBegin
+-- Each year's counter goes on from the last number its sequence gave out
+-- (read from the sequence itself: pg_sequences shows NULL for one never
+-- used since it was created with START).
 DO $$
 DECLARE
     r record;
+    last bigint;
 BEGIN
-    FOR r IN SELECT c.relname, s.last_value FROM pg_sequences s JOIN pg_class c ON c.relname = s.sequencename
-        WHERE s.sequencename LIKE 'reference\_seq\_%' LOOP
-        INSERT INTO reference_counters VALUES (substr(r.relname, 15)::int, coalesce(r.last_value, 0));
+    FOR r IN SELECT c.relname FROM pg_class c
+        WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace
+          AND c.relname ~ '^reference_seq_[0-9]+$' LOOP
+        EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %I', r.relname) INTO last;
+        INSERT INTO reference_counters VALUES (substr(r.relname, 15)::int, last);
         EXECUTE format('DROP SEQUENCE %I', r.relname);
     END LOOP;
 END $$;

@@ -45,6 +45,17 @@ func TestReferencesSurviveMigration5(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Down again before any number is taken: the fresh sequence (made with
+	// START 3) has given nothing out, so the counter stays at 2.
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT last FROM reference_counters WHERE year = 2026`).Scan(&last); err != nil || last != 2 {
+		t.Fatalf("after a second roll back, counter = %d, %v; want 2", last, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got := next(); got != "QS-26-0003" {
 		t.Fatalf("after migrating again: %s, want QS-26-0003", got)
 	}

@@ -12,14 +12,22 @@ import (
 )
 
 // ErrDuplicateKey is returned by MessageInsertOutbound for an
-// IdempotencyKey already used: the message was queued before.
+// IdempotencyKey already used for the same text on the same submission: the
+// message was queued before.
 var ErrDuplicateKey = tawasul.Errorf(tawasul.ECONFLICT, "error.already_queued", "this message was queued already")
+
+// ErrKeyReused is returned by MessageInsertOutbound for an IdempotencyKey
+// already used for another message (a form restored by the browser after
+// sending): nothing is queued, and the sender must send again.
+var ErrKeyReused = tawasul.Errorf(tawasul.ECONFLICT, "error.form_reused",
+	"this form was already used to send another message; open the page again and resend")
 
 // MessageInsertOutbound stores a message Tawasul will send, with status
 // 'pending'. The caller enqueues its send_message job in the same
 // transaction. It refuses (ECONFLICT) a contact who has opted out or whose
 // number Twilio called invalid: nothing is ever sent to them. With an
-// IdempotencyKey already used it stores nothing and returns ErrDuplicateKey.
+// IdempotencyKey already used it stores nothing and returns ErrDuplicateKey
+// (same submission and text) or ErrKeyReused (another message).
 func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) error {
 	var key *string
 	if m.IdempotencyKey != "" {
@@ -33,12 +41,17 @@ func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) e
 		m.ContactID, m.SubmissionID, m.Channel, m.Body, m.Purpose, key).Scan(&m.ID, &m.Status, &m.CreatedAt, &m.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if key != nil {
-			var used bool
-			if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE idempotency_key = $1)`, *key).Scan(&used); err != nil {
+			var same *bool
+			err := s.db.QueryRow(ctx, `SELECT bool_or(submission_id IS NOT DISTINCT FROM $2 AND body = $3)
+				FROM messages WHERE idempotency_key = $1`, *key, m.SubmissionID, m.Body).Scan(&same)
+			if err != nil {
 				return fmt.Errorf("postgres: message insert outbound: %w", err)
 			}
-			if used {
+			switch {
+			case same != nil && *same:
 				return ErrDuplicateKey
+			case same != nil:
+				return ErrKeyReused
 			}
 		}
 		return tawasul.Errorf(tawasul.ECONFLICT, "error.contact_unreachable",

@@ -38,6 +38,12 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Error("a reply with bad bytes was queued")
 	}
 
+	if res := b.postForm(t, c, "/submissions/"+ref+"/messages", url.Values{"body": {"a\x00b"}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("staff reply with a NUL byte: %d", res.StatusCode)
+	}
+	if status, xml := b.webhook(t, "/twilio/sms", inbound("+966551350003", "ماء\x00 مقطوع")); status != 200 || !strings.Contains(xml, "QS-") {
+		t.Errorf("webhook with a NUL byte: %d %s", status, xml)
+	}
 	status, xml := b.webhook(t, "/twilio/sms", inbound("+966551350002", "ماء\xff مقطوع"))
 	if status != 200 || !strings.Contains(xml, "QS-") {
 		t.Fatalf("webhook with bad bytes: %d %s", status, xml)

@@ -226,13 +226,15 @@ func parseForm(r *http.Request) error {
 	return nil
 }
 
+// validUTF8 reports whether every key and value is UTF-8 text that
+// PostgreSQL can store (no NUL bytes).
 func validUTF8(v url.Values) bool {
 	for k, vs := range v {
-		if !utf8.ValidString(k) {
+		if !storable(k) {
 			return false
 		}
 		for _, s := range vs {
-			if !utf8.ValidString(s) {
+			if !storable(s) {
 				return false
 			}
 		}
@@ -240,11 +242,13 @@ func validUTF8(v url.Values) bool {
 	return true
 }
 
+func storable(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
+
 // requireUTF8 answers 400 to a request whose path or query string decodes
 // to something other than UTF-8, before any handler sees it.
 func (s *Server) requireUTF8(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !utf8.ValidString(r.URL.Path) || !validUTF8(r.URL.Query()) {
+		if !storable(r.URL.Path) || !validUTF8(r.URL.Query()) {
 			s.error(w, r, errBadEncoding)
 			return
 		}

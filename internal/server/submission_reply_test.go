@@ -59,6 +59,12 @@ func TestStaffWritesToResident(t *testing.T) {
 		AND body = 'سيصل الفريق خلال ساعتين'`); n != 1 {
 		t.Fatalf("%d pending staff messages", n)
 	}
+	// The same form restored by the browser and used for another text is
+	// refused (409), not silently dropped.
+	form.Set("body", "رسالة ثانية")
+	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", form); res.StatusCode != http.StatusConflict {
+		t.Fatalf("reused form key: %d, want 409", res.StatusCode)
+	}
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 1 {
 		t.Fatalf("%d send_message jobs", n)
 	}

@@ -30,8 +30,10 @@ type Inbound struct {
 // parameters are ignored (Twilio adds new ones without notice).
 func ParseInbound(form url.Values) (*Inbound, error) {
 	// A body that is not UTF-8 is kept with U+FFFD in place of the bad
-	// bytes: refusing it would make Twilio retry a message nobody can fix.
-	in := &Inbound{MessageSID: form.Get("MessageSid"), Body: strings.ToValidUTF8(form.Get("Body"), "\uFFFD"),
+	// bytes, and NUL bytes (PostgreSQL text cannot hold them) are dropped:
+	// refusing it would make Twilio retry a message nobody can fix.
+	body := strings.ReplaceAll(strings.ToValidUTF8(form.Get("Body"), "\uFFFD"), "\x00", "")
+	in := &Inbound{MessageSID: form.Get("MessageSid"), Body: body,
 		OptOutType: strings.ToUpper(form.Get("OptOutType"))}
 	if in.MessageSID == "" {
 		in.MessageSID = form.Get("SmsMessageSid")
