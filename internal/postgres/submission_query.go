@@ -35,6 +35,10 @@ func encodeCursor(c cursor) string {
 
 // decodeCursor parses a cursor made by encodeCursor; ok is false for "".
 // Anything else returns EINVALID.
+// maxCursorMicros bounds a cursor's time (the end of year 9999), so a
+// forged cursor cannot reach PostgreSQL with a time it cannot hold.
+var maxCursorMicros = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+
 func decodeCursor(s string) (c cursor, ok bool, err error) {
 	if s == "" {
 		return cursor{}, false, nil
@@ -50,7 +54,7 @@ func decodeCursor(s string) (c cursor, ok bool, err error) {
 	}
 	us, err1 := strconv.ParseInt(micros, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil || n <= 0 {
+	if err1 != nil || err2 != nil || n <= 0 || us < 0 || us > maxCursorMicros {
 		return cursor{}, false, bad
 	}
 	return cursor{at: time.UnixMicro(us).UTC(), id: n}, true, nil
