@@ -66,11 +66,11 @@ func newSendFixture(t *testing.T) *sendFixture {
 func (f *sendFixture) queue(t *testing.T, phone string, ch tawasul.Channel, body string) *tawasul.Message {
 	t.Helper()
 	ctx := context.Background()
-	c, err := f.store.ContactTouch(ctx, phone, "ar", false)
+	c, err := f.store.InboundTake(ctx, phone, "ar", false, "SM00000000000000000000000000000000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &tawasul.Message{ContactID: c.ID, Channel: ch, Body: body, Purpose: "test"}
+	m := &tawasul.Message{ContactID: c.ContactID, Channel: ch, Body: body, Purpose: "test"}
 	err = pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error { return QueueMessage(ctx, tx, f.river, m) })
 	if err != nil {
 		t.Fatal(err)

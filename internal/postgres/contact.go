@@ -19,22 +19,6 @@ func scanContact(row pgx.Row) (*tawasul.Contact, error) {
 	return &c, err
 }
 
-// ContactTouch records that phone (E.164) was seen now, creating the contact
-// if new. When setLanguage is true the contact's language becomes lang. The
-// row stays locked until the transaction ends, which serialises concurrent
-// messages from one contact.
-func (s *Store) ContactTouch(ctx context.Context, phone, lang string, setLanguage bool) (*tawasul.Contact, error) {
-	q := `INSERT INTO contacts (phone, language) VALUES ($1, $2)
-		ON CONFLICT (phone) DO UPDATE SET last_seen_at = now(),
-			language = CASE WHEN $3 THEN EXCLUDED.language ELSE contacts.language END
-		RETURNING ` + contactColumns
-	c, err := scanContact(s.db.QueryRow(ctx, q, phone, lang, setLanguage))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: contact touch: %w", err)
-	}
-	return c, nil
-}
-
 // ContactByPhone returns the contact with phone, or ENOTFOUND.
 func (s *Store) ContactByPhone(ctx context.Context, phone string) (*tawasul.Contact, error) {
 	c, err := scanContact(s.db.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE phone = $1`, phone))

@@ -5,21 +5,19 @@ import (
 	"testing"
 
 	"tawasul/internal/dbtest"
-	"tawasul/internal/postgres"
 )
 
-// TestReferenceNext: references count per year from 0001 (a sequence per
-// year, made on first use), keep at least four digits and never cut a
-// longer number.
+// TestReferenceNext (the SQL function reference_next): references count
+// per year from 0001 (a sequence per year, made on first use), keep at
+// least four digits and never cut a longer number.
 func TestReferenceNext(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.Pool(t)
-	st := postgres.New(pool)
 	ctx := context.Background()
 	next := func(year int) string {
 		t.Helper()
-		ref, err := st.ReferenceNext(ctx, "QS", year)
-		if err != nil {
+		var ref string
+		if err := pool.QueryRow(ctx, `SELECT reference_next('QS', $1)`, year).Scan(&ref); err != nil {
 			t.Fatal(err)
 		}
 		return ref
