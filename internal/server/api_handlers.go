@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"tawasul/internal/phone"
 	"tawasul/internal/tawasul"
 )
 
@@ -146,14 +145,9 @@ var errPhoneRequired = tawasul.Errorf(tawasul.EINVALID, "submissions.filter.phon
 // submission's reference. The phone may be in any form a person types.
 func (s *Server) handleAPIMessageList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	raw := strings.TrimSpace(q.Get("phone"))
-	if raw == "" {
-		s.apiError(w, r, errPhoneRequired)
-		return
-	}
-	e164, err := phone.Normalize(raw)
+	e164, err := phoneParam(q.Get("phone"))
 	if err != nil {
-		s.apiError(w, r, errBadPhone)
+		s.apiError(w, r, err)
 		return
 	}
 	limit, err := limitParam(q)
@@ -183,9 +177,9 @@ func (s *Server) handleAPIContactGet(w http.ResponseWriter, r *http.Request) {
 	if u, err := url.PathUnescape(raw); err == nil { // chi gives the raw path when it holds %2B
 		raw = u
 	}
-	e164, err := phone.Normalize(raw)
+	e164, err := phoneParam(raw)
 	if err != nil {
-		s.apiError(w, r, errBadPhone)
+		s.apiError(w, r, err)
 		return
 	}
 	c, err := s.Store.ContactSummaryByPhone(r.Context(), e164)

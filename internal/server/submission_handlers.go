@@ -46,8 +46,8 @@ func submissionFilter(q url.Values) (tawasul.SubmissionFilter, error) {
 	var f tawasul.SubmissionFilter
 	var err error
 	if v := strings.TrimSpace(q.Get("phone")); v != "" {
-		if f.Phone, err = phone.Normalize(v); err != nil {
-			return f, errBadPhone
+		if f.Phone, err = phoneParam(v); err != nil {
+			return f, err
 		}
 	}
 	if v := q.Get("status"); v != "" {
@@ -361,16 +361,26 @@ func (s *Server) handleSubmissionsByPhone(w http.ResponseWriter, r *http.Request
 		s.error(w, r, err)
 		return
 	}
-	typed := strings.TrimSpace(r.PostForm.Get("phone"))
-	if typed == "" {
-		s.error(w, r, errPhoneRequired)
-		return
-	}
-	e164, err := phone.Normalize(typed)
+	e164, err := phoneParam(r.PostForm.Get("phone"))
 	if err != nil {
-		s.error(w, r, errBadPhone)
+		s.error(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), sessionByPhone, e164)
 	http.Redirect(w, r, "/submissions?by_phone=1", http.StatusSeeOther)
+}
+
+// phoneParam reads a phone number typed as people do (05…, +966…,
+// Arabic-Indic digits, spaces) into E.164: errPhoneRequired when empty,
+// errBadPhone when it is not a phone number.
+func phoneParam(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errPhoneRequired
+	}
+	e164, err := phone.Normalize(raw)
+	if err != nil {
+		return "", errBadPhone
+	}
+	return e164, nil
 }
