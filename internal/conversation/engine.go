@@ -34,6 +34,8 @@ type Engine struct {
 	// Kinds are the prompt kinds by name; nil means DefaultKinds().
 	Kinds map[string]PromptKind
 	Now   func() time.Time
+
+	batch batcher
 }
 
 // Result is what handling a message decided.
@@ -53,11 +55,33 @@ func (e *Engine) now() time.Time {
 // HandleInbound stores in and acts on it in one transaction. Delivered again
 // (same MessageSid, even concurrently) it changes nothing and returns the
 // same reply. Errors mean nothing was stored.
+//
+// A message with no keyword, from a contact with no question open, is
+// filed together with the others that arrive at the same time, in one
+// transaction (batch.go); if that batch fails, the message is handled on
+// its own, as every other message is.
 func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, error) {
+	// The language of what residents write becomes their preference; a
+	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
+	lang := sms.DetectLanguage(in.Body, "")
+	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
+	if keyword == sms.NoKeyword {
+		r, err := e.fileBatched(ctx, postgres.InboundItem{Phone: in.From, Language: lang, SID: in.MessageSID,
+			Channel: in.Channel, Body: in.Body, Kind: sms.ClassifyKind(in.Body)})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("conversation: %w", err)
+		case err != nil: // on its own below
+		case r.Outcome == postgres.BatchDuplicate:
+			return &Result{Reply: r.Reply, Duplicate: true}, nil
+		case r.Outcome == postgres.BatchFiled:
+			return &Result{Reply: r.Reply, Reference: r.Reference}, nil
+		}
+	}
 	var res *Result
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = e.handle(ctx, postgres.New(tx), in)
+		res, err = e.handle(ctx, postgres.New(tx), in, lang, keyword)
 		return err
 	})
 	if err != nil {
@@ -66,11 +90,9 @@ func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, e
 	return res, nil
 }
 
-func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound) (*Result, error) {
-	// The language of what residents write becomes their preference; a
-	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
-	lang := sms.DetectLanguage(in.Body, "")
-	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
+// handle acts on in, in the language lang detected from its text ("" when
+// it tells nothing), with the keyword it holds, if any.
+func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound, lang string, keyword sms.Keyword) (*Result, error) {
 	t, err := st.InboundTake(ctx, in.From, orDefault(lang, i18n.Arabic), lang != "" && keyword == sms.NoKeyword, in.MessageSID)
 	if err != nil {
 		return nil, err
@@ -109,8 +131,9 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 			return &Result{Reply: reply}, st.InboundReply(ctx, msgID, t.ContactID, pr.subID, in.Channel, reply, "prompt_reply")
 		}
 	}
-	// The common path, in one statement: the message stored as detail on
-	// the contact's open submission, or as a new one with a reference.
+	// The common path, for a message the batch did not take: stored as
+	// detail on the contact's open submission, or as a new one with a
+	// reference, in one statement.
 	l := e.Catalog.Lang(contact.Language)
 	replyNew, replyDetail := l.T("sms.received", "Ref", "{ref}"), l.T("sms.detail_added", "Ref", "{ref}")
 	if contact.OptedOut() {

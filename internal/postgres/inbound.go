@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"tawasul/internal/tawasul"
 )
 
 // The methods in this file call the SQL functions of migration
-// 00005_inbound_functions.sql, which hold the common path of an inbound
-// message so that it costs few round trips. Run them in one transaction.
+// 00005_inbound_functions.sql (and InboundBatch, of 00007), which hold the
+// common path of an inbound message so that it costs few round trips. Run
+// them in one transaction.
 
 // InboundTaken is what InboundTake found and stored.
 type InboundTaken struct {
@@ -97,4 +100,81 @@ func (s *Store) InboundReply(ctx context.Context, messageID, contactID int64, su
 		return fmt.Errorf("postgres: inbound reply: %w", err)
 	}
 	return nil
+}
+
+// InboundItem is one message for InboundBatch.
+type InboundItem struct {
+	Phone    string // E.164
+	Language string // detected from the text; "" when it tells nothing
+	SID      string
+	Channel  tawasul.Channel
+	Body     string
+	Kind     tawasul.Kind // for a new submission
+}
+
+// BatchReplies are the reply templates of one language, with {ref} where
+// the reference goes.
+type BatchReplies struct {
+	New    string `json:"new"`
+	Detail string `json:"detail"`
+}
+
+// InboundBatchFiling is what InboundBatch applies to every item.
+type InboundBatchFiling struct {
+	FollowupSince   time.Time
+	ReferencePrefix string
+	Year            int
+	Replies         map[string]BatchReplies // by language code; "ar" is the fallback
+}
+
+// Outcomes of InboundBatch for one item.
+const (
+	BatchDuplicate = "duplicate" // seen before: Reply is what it got; nothing changed
+	BatchPrompt    = "prompt"    // the contact has a question open: nothing stored; handle it alone
+	BatchFiled     = "filed"     // stored as detail or as a new submission
+)
+
+// InboundBatched is InboundBatch's answer for one item.
+type InboundBatched struct {
+	Outcome   string
+	Reference string
+	Reply     string
+}
+
+// InboundBatch takes and files items in order, each as InboundTake and
+// InboundFile would, in one statement (see inbound_batch). Callers sort
+// items by phone so that concurrent batches lock contacts in the same
+// order. The answer has one element per item, in the items' order.
+func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f InboundBatchFiling) ([]InboundBatched, error) {
+	type jsonItem struct {
+		Phone   string          `json:"phone"`
+		Lang    string          `json:"lang"`
+		SID     string          `json:"sid"`
+		Channel tawasul.Channel `json:"channel"`
+		Body    string          `json:"body"`
+		Kind    tawasul.Kind    `json:"kind"`
+	}
+	js := make([]jsonItem, len(items))
+	for i, it := range items {
+		js[i] = jsonItem{it.Phone, it.Language, it.SID, it.Channel, it.Body, it.Kind}
+	}
+	rows, err := s.db.Query(ctx, `SELECT n, outcome, coalesce(reference, ''), coalesce(reply, '')
+		FROM inbound_batch($1, $2, $3, $4, $5)`, js, f.FollowupSince, f.ReferencePrefix, f.Year, f.Replies)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: inbound batch: %w", err)
+	}
+	out := make([]InboundBatched, len(items))
+	var n int
+	var b InboundBatched
+	_, err = pgx.ForEachRow(rows, []any{&n, &b.Outcome, &b.Reference, &b.Reply}, func() error {
+		if n < 1 || n > len(out) {
+			return fmt.Errorf("item %d of %d", n, len(out))
+		}
+		out[n-1] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: inbound batch: %w", err)
+	}
+	return out, nil
 }

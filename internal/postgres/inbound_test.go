@@ -2,9 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"tawasul/internal/dbtest"
+	"tawasul/internal/postgres"
+	"tawasul/internal/tawasul"
 )
 
 // TestReferenceNext (the SQL function reference_next): references count
@@ -42,5 +48,76 @@ func TestReferenceNext(t *testing.T) {
 	}
 	if got := next(2100); got != "QS-00-0001" {
 		t.Fatalf("year 2100: %s", got)
+	}
+}
+
+// TestInboundBatch: each item of a batch is taken and filed as it would be
+// alone, in order, so later items see earlier ones: a second message is
+// detail on the first one's submission, a replayed SID gets the first
+// answer, and each answer is in its contact's language (nothing for an
+// opted-out contact). A contact with a question open is left to the caller
+// with nothing stored.
+func TestInboundBatch(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		INSERT INTO contacts (phone, language, opted_out_at) VALUES
+			('+966500000003', 'ar', now()), ('+966500000004', 'ar', NULL), ('+966500000005', 'en', NULL);
+		INSERT INTO prompts (contact_id, kind, expires_at)
+			SELECT id, 'rating', now() + interval '1 hour' FROM contacts WHERE phone = '+966500000004'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []postgres.InboundItem{
+		{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000001", Language: "ar", SID: "SM2", Channel: tawasul.ChannelSMS, Body: "منذ الصباح", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000002", Language: "en", SID: "SM3", Channel: tawasul.ChannelWhatsApp, Body: "Idea: a park", Kind: tawasul.KindIdea},
+		{Phone: "+966500000003", Language: "ar", SID: "SM4", Channel: tawasul.ChannelSMS, Body: "حفرة", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000004", Language: "ar", SID: "SM5", Channel: tawasul.ChannelSMS, Body: "٤", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000005", Language: "", SID: "SM6", Channel: tawasul.ChannelSMS, Body: "123", Kind: tawasul.KindComplaint},
+	}
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}, "en": {New: "new {ref}", Detail: "detail {ref}"}}}
+	var got []postgres.InboundBatched
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		got, err = postgres.New(tx).InboundBatch(ctx, items, filing)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []postgres.InboundBatched{
+		{Outcome: postgres.BatchFiled, Reference: "QS-26-0001", Reply: "جديد QS-26-0001"},
+		{Outcome: postgres.BatchFiled, Reference: "QS-26-0001", Reply: "تفصيل QS-26-0001"},
+		{Outcome: postgres.BatchDuplicate, Reply: "جديد QS-26-0001"},
+		{Outcome: postgres.BatchFiled, Reference: "QS-26-0002", Reply: "new QS-26-0002"},
+		{Outcome: postgres.BatchFiled, Reference: "QS-26-0003", Reply: ""},
+		{Outcome: postgres.BatchPrompt},
+		{Outcome: postgres.BatchFiled, Reference: "QS-26-0004", Reply: "new QS-26-0004"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("outcomes\n got %+v\nwant %+v", got, want)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE direction = 'inbound'`).Scan(&n); err != nil || n != 5 {
+		t.Errorf("%d inbound messages (%v), want 5: one per SID, none for the open prompt", n, err)
+	}
+	var body, lang, channel string
+	if err := pool.QueryRow(ctx, `SELECT body, language, channel FROM submissions WHERE reference = 'QS-26-0001'`).Scan(&body, &lang, &channel); err != nil {
+		t.Fatal(err)
+	}
+	if body != "انقطاع المياه\nمنذ الصباح" || lang != "ar" || channel != "sms" {
+		t.Errorf("QS-26-0001: %q %s %s", body, lang, channel)
+	}
+	if err := pool.QueryRow(ctx, `SELECT language, kind || ' ' || channel FROM submissions WHERE reference = 'QS-26-0002'`).Scan(&lang, &body); err != nil {
+		t.Fatal(err)
+	}
+	if lang != "en" || body != "idea whatsapp" {
+		t.Errorf("QS-26-0002: %s %s", lang, body)
+	}
+	if err := pool.QueryRow(ctx, `SELECT language FROM submissions WHERE reference = 'QS-26-0004'`).Scan(&lang); err != nil || lang != "en" {
+		t.Errorf("a message with no language takes its contact's: %q %v", lang, err)
 	}
 }

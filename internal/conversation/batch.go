@@ -1,0 +1,144 @@
+package conversation
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tawasul/internal/i18n"
+	"tawasul/internal/postgres"
+)
+
+// Group commit. Most inbound messages take the common path: stored and filed
+// as detail or as a new submission. Webhooks on that path that arrive
+// together are filed in one transaction with one statement
+// (Store.InboundBatch), instead of a transaction each: on a busy number that
+// saves most of the per-transaction cost (docs/benchmarks.md). Nothing
+// waits for a batch to fill: a message is filed as soon as one of
+// batchFlights filers is free, with whatever else has queued meanwhile.
+// Each webhook is still answered only after the transaction holding its
+// message has committed, and the River jobs a submission triggers are
+// inserted in that same transaction.
+const (
+	batchFlights = 2  // batches filed at once, each on its own connection
+	batchMax     = 64 // messages per batch at most
+)
+
+// batcher queues messages for the filers. The zero value is ready.
+type batcher struct {
+	mu      sync.Mutex
+	queue   []*batchItem
+	running int // filers at work
+}
+
+type batchItem struct {
+	ctx  context.Context // the webhook's: its deadline bounds the batch's
+	in   postgres.InboundItem
+	done chan struct{} // closed when res or err is set
+	res  postgres.InboundBatched
+	err  error
+}
+
+// fileBatched files in with the messages queued beside it and returns its
+// outcome once their transaction has committed. An error means it was not
+// stored; the caller may try again on its own.
+func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (postgres.InboundBatched, error) {
+	it := &batchItem{ctx: ctx, in: in, done: make(chan struct{})}
+	b := &e.batch
+	b.mu.Lock()
+	b.queue = append(b.queue, it)
+	if b.running < batchFlights {
+		b.running++
+		go e.fileQueue()
+	}
+	b.mu.Unlock()
+	<-it.done
+	return it.res, it.err
+}
+
+// fileQueue files batches from the queue until it is empty.
+func (e *Engine) fileQueue() {
+	b := &e.batch
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), batchMax)
+		if n == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(b.queue[:n])
+		b.queue = slices.Delete(b.queue, 0, n)
+		b.mu.Unlock()
+		e.fileBatch(batch)
+	}
+}
+
+// fileBatch files batch in one transaction and hands each item its outcome
+// (or the error that kept them all from being stored). Messages whose
+// webhook has given up are left out; the transaction must end before the
+// earliest deadline of the others, so that none is stored after its
+// webhook answered that it was not.
+func (e *Engine) fileBatch(batch []*batchItem) {
+	live := batch[:0:0]
+	var deadline time.Time
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = err
+			close(it.done)
+			continue
+		}
+		live = append(live, it)
+		if d, ok := it.ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+			deadline = d
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if !deadline.IsZero() {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+	}
+	defer cancel()
+
+	// Contacts are locked in phone order, so two batches never wait on
+	// each other in a cycle; one resident's messages keep their order.
+	slices.SortStableFunc(live, func(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) })
+	items := make([]postgres.InboundItem, len(live))
+	for i, it := range live {
+		items[i] = it.in
+	}
+	now := e.now()
+	filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
+		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.batchReplies()}
+	var out []postgres.InboundBatched
+	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = postgres.New(tx).InboundBatch(ctx, items, filing)
+		return err
+	})
+	for i, it := range live {
+		if err != nil {
+			it.err = fmt.Errorf("batch of %d: %w", len(live), err)
+		} else {
+			it.res = out[i]
+		}
+		close(it.done)
+	}
+}
+
+// batchReplies are the common path's reply templates in every language.
+func (e *Engine) batchReplies() map[string]postgres.BatchReplies {
+	m := make(map[string]postgres.BatchReplies, len(i18n.Codes))
+	for _, code := range i18n.Codes {
+		l := e.Catalog.Lang(code)
+		m[code] = postgres.BatchReplies{New: l.T("sms.received", "Ref", "{ref}"), Detail: l.T("sms.detail_added", "Ref", "{ref}")}
+	}
+	return m
+}

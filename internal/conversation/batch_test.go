@@ -1,0 +1,136 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tawasul/internal/dbtest"
+	"tawasul/internal/i18n"
+	"tawasul/internal/postgres"
+	"tawasul/internal/sms"
+	"tawasul/internal/tawasul"
+)
+
+func testEngine(t *testing.T) *Engine {
+	t.Helper()
+	cat, err := i18n.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	return &Engine{Pool: dbtest.Pool(t), Catalog: cat, FollowupWindow: 10 * time.Minute, ReferencePrefix: "QS",
+		Now: func() time.Time { return now }}
+}
+
+// TestFileBatchAnswersEachItsOwn: a batch is filed in phone order, not in
+// the order its webhooks arrived, and each webhook still gets the answer
+// for its own message: the reference of the submission its message went
+// to. A webhook that gave up before its batch ran is left out and told so.
+func TestFileBatchAnswersEachItsOwn(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	var batch []*batchItem
+	for i, n := range []int{9, 3, 7, 1, 8, 2, 3, 5} { // 3 twice: detail on the same submission
+		it := &batchItem{ctx: ctx, done: make(chan struct{}), in: postgres.InboundItem{
+			Phone: fmt.Sprintf("+96650000000%d", n), Language: "ar", SID: fmt.Sprintf("SM%d", i),
+			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i), Kind: tawasul.KindComplaint}}
+		if i == 5 {
+			it.ctx = gone
+		}
+		batch = append(batch, it)
+	}
+	e.fileBatch(batch)
+	for i, it := range batch {
+		<-it.done
+		if i == 5 {
+			if it.err == nil {
+				t.Errorf("item of a webhook that gave up: %+v, want an error", it.res)
+			}
+			continue
+		}
+		if it.err != nil {
+			t.Fatalf("item %d: %v", i, it.err)
+		}
+		var ref string
+		err := e.Pool.QueryRow(ctx, `SELECT s.reference FROM messages m JOIN submissions s ON s.id = m.submission_id
+			WHERE m.twilio_sid = $1`, it.in.SID).Scan(&ref)
+		if err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
+		if it.res.Outcome != postgres.BatchFiled || it.res.Reference != ref || !strings.Contains(it.res.Reply, ref) {
+			t.Errorf("item %d (%s): answered %+v, but its message went to %s", i, it.in.Phone, it.res, ref)
+		}
+	}
+	if batch[1].res.Reference != batch[6].res.Reference {
+		t.Errorf("one resident's two messages went to %s and %s", batch[1].res.Reference, batch[6].res.Reference)
+	}
+	var n int
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE twilio_sid = 'SM5'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the message of a webhook that gave up was stored (%d, %v)", n, err)
+	}
+}
+
+// TestFileBatchedConcurrently: many webhooks at once, more than the filers
+// can take one by one, are all stored once, each answered with its own
+// submission's reference.
+func TestFileBatchedConcurrently(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const n = 100
+	res := make([]postgres.InboundBatched, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			res[i], err = e.fileBatched(ctx, postgres.InboundItem{Phone: fmt.Sprintf("+9665%08d", n-i), Language: "ar",
+				SID: fmt.Sprintf("SM%d", i), Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, r := range res {
+		var ref string
+		err := e.Pool.QueryRow(ctx, `SELECT s.reference FROM messages m JOIN submissions s ON s.id = m.submission_id
+			WHERE m.twilio_sid = $1`, fmt.Sprintf("SM%d", i)).Scan(&ref)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if r.Reference != ref || seen[ref] {
+			t.Errorf("message %d: answered %q, filed under %s (seen before: %v)", i, r.Reference, ref, seen[ref])
+		}
+		seen[ref] = true
+	}
+}
+
+// TestBatchFailureFallsBack: when the batch statement fails, each message
+// is handled on its own and still stored and answered.
+func TestBatchFailureFallsBack(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	_, err := e.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION inbound_batch(p_items jsonb, p_followup_since timestamptz,
+		p_prefix text, p_year int, p_replies jsonb) RETURNS TABLE (n int, outcome text, reference text, reply text)
+		LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'batch broken'; END $$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.HandleInbound(ctx, &sms.Inbound{MessageSID: "SM1", From: "+966500000001", Channel: tawasul.ChannelSMS,
+		Body: "انقطاع المياه"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reference != "QS-26-0001" || !strings.Contains(res.Reply, res.Reference) {
+		t.Errorf("handled alone: %+v", res)
+	}
+}
