@@ -26,3 +26,35 @@ func TestARNormMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// submissions.body_norm stays ar_norm(body) however body changes: set,
+// appended to line by line as follow-ups do (only the new line is
+// normalised then), appended to without a line break, replaced, and when
+// someone tries to set body_norm itself.
+func TestBodyNormFollowsBody(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	check := func(step, q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		var body, norm, want string
+		if err := pool.QueryRow(ctx, `SELECT body, body_norm, ar_norm(body) FROM submissions`).Scan(&body, &norm, &want); err != nil {
+			t.Fatal(err)
+		}
+		if norm != want {
+			t.Errorf("%s: body %q has body_norm %q, want %q", step, body, norm, want)
+		}
+	}
+	check("insert", `INSERT INTO submissions (reference, channel, kind, body, language)
+		VALUES ('QS-26-0001', 'sms', 'complaint', '  أُنارة   الشارع ', 'ar')`)
+	for _, line := range []string{"مُعطّلة منذ أسبوع", "   ", "ــ", "", "\u0301x ١٢٣", "Near GATE ٤"} {
+		check("append "+line, `UPDATE submissions SET body = body || E'\n' || $1`, line)
+	}
+	check("append without a line break", `UPDATE submissions SET body = body || 'إضافة'`)
+	check("replace", `UPDATE submissions SET body = 'نص جديد تماماً'`)
+	check("set body_norm by hand", `UPDATE submissions SET body_norm = 'something else'`)
+	check("other column", `UPDATE submissions SET status = 'routed'`)
+}
