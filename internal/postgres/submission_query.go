@@ -198,10 +198,12 @@ func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *
 
 // SubmissionTimeline returns a submission's timeline in time order (ties,
 // such as the events of one transaction, in the order they were written):
-// every submission_events row with its message, if any, plus any message
-// linked to the submission that no event names (as a "message_in" or
-// "message_out" entry with ID 0 at the message's creation time), so no
-// message in or out is ever missing from it.
+// every submission_events row with its message, if any, plus every message
+// linked to the submission that no event names, as an entry with ID 0 at
+// the message's creation time: "message_out" for an outbound message,
+// "message_in" for the submission's first inbound message and
+// "detail_added" for a later one. The common inbound path writes no events
+// for its messages (migration 00008); they appear here this way.
 func (s *Store) SubmissionTimeline(ctx context.Context, submissionID int64) ([]*tawasul.TimelineEvent, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT e.id, e.at, e.kind, m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
@@ -209,7 +211,10 @@ func (s *Store) SubmissionTimeline(ctx context.Context, submissionID int64) ([]*
 		FROM submission_events e LEFT JOIN messages m ON m.id = e.message_id
 		WHERE e.submission_id = $1
 		UNION ALL
-		SELECT NULL, m.created_at, CASE m.direction WHEN 'inbound' THEN 'message_in' ELSE 'message_out' END,
+		SELECT NULL, m.created_at,
+			CASE WHEN m.direction = 'outbound' THEN 'message_out'
+				WHEN m.id = (SELECT min(f.id) FROM messages f WHERE f.submission_id = $1 AND f.direction = 'inbound') THEN 'message_in'
+				ELSE 'detail_added' END,
 			m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
 			m.status, m.twilio_sid, m.error_code, m.created_at, m.updated_at
 		FROM messages m

@@ -263,6 +263,14 @@ func TestSubmissionDetailTimeline(t *testing.T) {
 		*sub.ContactID, sub.ID).Scan(&lateID); err != nil {
 		t.Fatal(err)
 	}
+	// A follow-up from the resident, with no event of its own (as the
+	// common inbound path stores it): shown as added detail.
+	var detailID int64
+	if err := b.pool.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, status, twilio_sid, created_at)
+		VALUES ($1, $2, 'inbound', 'sms', 'قرب المدرسة', 'received', 'SM00000000000000000000000000000002', now() + interval '2 minutes') RETURNING id`,
+		*sub.ContactID, sub.ID).Scan(&detailID); err != nil {
+		t.Fatal(err)
+	}
 	// An event from another submission must not appear.
 	other := b.addSubmission(t, b.pool, subOpts{body: "غير ذلك", phone: "+966559999999"})
 
@@ -287,7 +295,8 @@ func TestSubmissionDetailTimeline(t *testing.T) {
 	want := []string{"created",
 		fmt.Sprintf("message_in:%d:inbound:received", inID),
 		fmt.Sprintf("message_out:%d:outbound:replied", outID),
-		fmt.Sprintf("message_out:%d:outbound:failed:30003", lateID)}
+		fmt.Sprintf("message_out:%d:outbound:failed:30003", lateID),
+		fmt.Sprintf("detail_added:%d:inbound:received", detailID)}
 	if !slices.Equal(got, want) {
 		t.Errorf("timeline\n got %v\nwant %v", got, want)
 	}
