@@ -34,6 +34,9 @@ type batcher struct {
 	mu      sync.Mutex
 	queue   []*batchItem
 	running int // filers at work
+
+	repliesOnce sync.Once
+	replies     map[string]postgres.BatchReplies // see Engine.batchReplies
 }
 
 type batchItem struct {
@@ -133,12 +136,16 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	}
 }
 
-// batchReplies are the common path's reply templates in every language.
+// batchReplies are the common path's reply templates in every language,
+// rendered once.
 func (e *Engine) batchReplies() map[string]postgres.BatchReplies {
-	m := make(map[string]postgres.BatchReplies, len(i18n.Codes))
-	for _, code := range i18n.Codes {
-		l := e.Catalog.Lang(code)
-		m[code] = postgres.BatchReplies{New: l.T("sms.received", "Ref", "{ref}"), Detail: l.T("sms.detail_added", "Ref", "{ref}")}
-	}
-	return m
+	b := &e.batch
+	b.repliesOnce.Do(func() {
+		b.replies = make(map[string]postgres.BatchReplies, len(i18n.Codes))
+		for _, code := range i18n.Codes {
+			l := e.Catalog.Lang(code)
+			b.replies[code] = postgres.BatchReplies{New: l.T("sms.received", "Ref", "{ref}"), Detail: l.T("sms.detail_added", "Ref", "{ref}")}
+		}
+	})
+	return b.replies
 }

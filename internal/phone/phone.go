@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -59,12 +60,49 @@ const maxInputBytes = 128
 // or is not a valid number (a number that is possible in length but is not
 // assigned in the numbering plan, such as +9661123456, is rejected). Every
 // result r satisfies Normalize(r) == r. Normalize never panics.
+//
+// Valid inputs are remembered (see recent), so a resident who texts again
+// costs a map lookup instead of a parse.
 func Normalize(in string) (string, error) {
+	if e164, ok := recent.get(in); ok {
+		return e164, nil
+	}
 	num, err := parse(in)
 	if err != nil {
 		return "", err
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	recent.put(in, e164)
+	return e164, nil
+}
+
+// recent holds Normalize's answers for valid inputs seen lately: every
+// inbound SMS carries its sender's number, mostly the same few thousand,
+// and parsing one with phonenumbers costs about 20 µs, close to a tenth of
+// the webhook's own CPU time (docs/benchmarks.md). Invalid inputs are not
+// kept, so arbitrary text cannot fill it; when full, it starts over.
+var recent = memo{max: 50_000}
+
+type memo struct {
+	mu  sync.RWMutex
+	m   map[string]string
+	max int
+}
+
+func (c *memo) get(k string) (string, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *memo) put(k, v string) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]string)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
 }
 
 // IsMobile reports whether the number is a valid mobile number, or one whose

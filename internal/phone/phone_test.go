@@ -189,3 +189,28 @@ func TestConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+// The memo behind Normalize gives the same answers as parsing, keeps no
+// invalid input, and never holds more than its bound.
+func TestNormalizeMemo(t *testing.T) {
+	c := memo{max: 3}
+	for i, in := range []string{"0551234567", "0551234568", "0551234569", "0551234570"} {
+		c.put(in, "+96655123456"+in[len(in)-1:])
+		if len(c.m) > c.max || len(c.m) != i%3+1 {
+			t.Fatalf("after %d puts the memo holds %d (bound %d)", i+1, len(c.m), c.max)
+		}
+	}
+	if v, ok := c.get("0551234570"); !ok || v != "+966551234560" {
+		t.Errorf("latest entry: %q %v", v, ok)
+	}
+	for _, in := range []string{"٠٥٥١٢٣٤٥٦٧", "not a phone", "+9661123456"} {
+		first, err1 := Normalize(in)
+		again, err2 := Normalize(in)
+		if first != again || (err1 == nil) != (err2 == nil) {
+			t.Errorf("Normalize(%q): %q, %v then %q, %v", in, first, err1, again, err2)
+		}
+		if _, kept := recent.get(in); kept != (err1 == nil) {
+			t.Errorf("Normalize(%q) (error %v): remembered = %v", in, err1, kept)
+		}
+	}
+}
