@@ -3,6 +3,7 @@ package conversation
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,7 +28,16 @@ import (
 const (
 	batchFlights = 2  // batches filed at once, each on its own connection
 	batchMax     = 64 // messages per batch at most
+	// batchMinTime is the least time a message's webhook must have left
+	// for the message to join a batch: the batch must commit before the
+	// earliest deadline among its messages, and one message about to time
+	// out must not cut its batch short. A later message goes on its own.
+	batchMinTime = 500 * time.Millisecond
 )
+
+// errLate is a message's answer when too little of its webhook's time is
+// left to join a batch.
+var errLate = errors.New("too little time left to join a batch")
 
 // batcher queues messages for the filers. The zero value is ready.
 type batcher struct {
@@ -84,22 +94,28 @@ func (e *Engine) fileQueue() {
 
 // fileBatch files batch in one transaction and hands each item its outcome
 // (or the error that kept them all from being stored). Messages whose
-// webhook has given up are left out; the transaction must end before the
-// earliest deadline of the others, so that none is stored after its
-// webhook answered that it was not.
+// webhook has given up, or has less than batchMinTime left, are left out
+// with an error; the transaction must end before the earliest deadline of
+// the others, so that none is stored after its webhook answered that it
+// was not.
 func (e *Engine) fileBatch(batch []*batchItem) {
 	live := batch[:0:0]
 	var deadline time.Time
 	for _, it := range batch {
-		if err := it.ctx.Err(); err != nil {
-			it.err = err
-			close(it.done)
+		d, ok := it.ctx.Deadline()
+		switch {
+		case it.ctx.Err() != nil:
+			it.err = it.ctx.Err()
+		case ok && time.Until(d) < batchMinTime:
+			it.err = errLate
+		default:
+			live = append(live, it)
+			if ok && (deadline.IsZero() || d.Before(deadline)) {
+				deadline = d
+			}
 			continue
 		}
-		live = append(live, it)
-		if d, ok := it.ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
-			deadline = d
-		}
+		close(it.done)
 	}
 	if len(live) == 0 {
 		return

@@ -29,29 +29,35 @@ func testEngine(t *testing.T) *Engine {
 // TestFileBatchAnswersEachItsOwn: a batch is filed in phone order, not in
 // the order its webhooks arrived, and each webhook still gets the answer
 // for its own message: the reference of the submission its message went
-// to. A webhook that gave up before its batch ran is left out and told so.
+// to. A webhook that gave up before its batch ran, or is about to, is left
+// out and told so.
 func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	ctx := context.Background()
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
+	late, cancelLate := context.WithTimeout(ctx, batchMinTime/5)
+	defer cancelLate()
 	var batch []*batchItem
 	for i, n := range []int{9, 3, 7, 1, 8, 2, 3, 5} { // 3 twice: detail on the same submission
 		it := &batchItem{ctx: ctx, done: make(chan struct{}), in: postgres.InboundItem{
 			Phone: fmt.Sprintf("+96650000000%d", n), Language: "ar", SID: fmt.Sprintf("SM%d", i),
 			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i), Kind: tawasul.KindComplaint}}
-		if i == 5 {
+		switch i {
+		case 5:
 			it.ctx = gone
+		case 2:
+			it.ctx = late
 		}
 		batch = append(batch, it)
 	}
 	e.fileBatch(batch)
 	for i, it := range batch {
 		<-it.done
-		if i == 5 {
+		if i == 5 || i == 2 {
 			if it.err == nil {
-				t.Errorf("item of a webhook that gave up: %+v, want an error", it.res)
+				t.Errorf("item %d, of a webhook that gave up or is about to: %+v, want an error", i, it.res)
 			}
 			continue
 		}
@@ -72,8 +78,8 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 		t.Errorf("one resident's two messages went to %s and %s", batch[1].res.Reference, batch[6].res.Reference)
 	}
 	var n int
-	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE twilio_sid = 'SM5'`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("the message of a webhook that gave up was stored (%d, %v)", n, err)
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE twilio_sid IN ('SM2', 'SM5')`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d messages of webhooks that gave up or were about to were stored (%v)", n, err)
 	}
 }
 

@@ -144,7 +144,9 @@ type InboundBatched struct {
 // InboundBatch takes and files items in order, each as InboundTake and
 // InboundFile would, in one statement (see inbound_batch). Callers sort
 // items by phone so that concurrent batches lock contacts in the same
-// order. The answer has one element per item, in the items' order.
+// order. The answer has one element per item, in the items' order; any
+// other answer from the database is an error, so the caller's transaction
+// is rolled back rather than committed with outcomes it cannot hand out.
 func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f InboundBatchFiling) ([]InboundBatched, error) {
 	type jsonItem struct {
 		Phone   string          `json:"phone"`
@@ -166,13 +168,16 @@ func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f Inbound
 	out := make([]InboundBatched, len(items))
 	var n int
 	var b InboundBatched
-	_, err = pgx.ForEachRow(rows, []any{&n, &b.Outcome, &b.Reference, &b.Reply}, func() error {
-		if n < 1 || n > len(out) {
-			return fmt.Errorf("item %d of %d", n, len(out))
+	tag, err := pgx.ForEachRow(rows, []any{&n, &b.Outcome, &b.Reference, &b.Reply}, func() error {
+		if n < 1 || n > len(out) || out[n-1].Outcome != "" {
+			return fmt.Errorf("unexpected outcome for item %d of %d", n, len(out))
 		}
 		out[n-1] = b
 		return nil
 	})
+	if err == nil && tag.RowsAffected() != int64(len(items)) {
+		err = fmt.Errorf("%d outcomes for %d items", tag.RowsAffected(), len(items))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: inbound batch: %w", err)
 	}
