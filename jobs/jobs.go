@@ -7,6 +7,8 @@
 //     through Twilio, at most once (QueueMessage enqueues it).
 //   - purge_sessions: purge_sessions.go — deletes expired web sessions and
 //     held status callbacks hourly.
+//   - prepare_references: prepare_references.go — makes this year's and
+//     next year's reference sequences daily, ahead of their first use.
 package jobs
 
 import (
@@ -35,6 +37,7 @@ type Deps struct {
 // Register adds every worker to workers.
 func Register(workers *river.Workers, d Deps) {
 	river.AddWorker(workers, &PurgeSessionsWorker{pool: d.Pool})
+	river.AddWorker(workers, &PrepareReferencesWorker{pool: d.Pool})
 	river.AddWorker(workers, &SendMessageWorker{pool: d.Pool, sender: d.Sender, log: d.Logger})
 }
 
@@ -53,6 +56,9 @@ func PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return PurgeSessionsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PrepareReferencesArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

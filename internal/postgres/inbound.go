@@ -183,3 +183,13 @@ func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f Inbound
 	}
 	return out, nil
 }
+
+// ReferencePrepare makes sure the reference sequence of year exists (see
+// reference_prepare), so that the first submission of the year need not
+// create it.
+func (s *Store) ReferencePrepare(ctx context.Context, year int) error {
+	if _, err := s.db.Exec(ctx, `SELECT reference_prepare($1)`, year); err != nil {
+		return fmt.Errorf("postgres: prepare references of %d: %w", year, err)
+	}
+	return nil
+}
