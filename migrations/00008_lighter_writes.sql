@@ -13,9 +13,6 @@
 --      (Store.SubmissionTimeline), so those rows only repeated it. Events
 --      are for what is not a message (created, routed, status changes) or
 --      says more than the message does (who wrote a staff reply).
---   4. messages.twilio_sid and messages.idempotency_key are unique only
---      where set: most rows have no key and the TwiML replies have no SID,
---      so their NULLs no longer go into the indexes.
 
 -- +goose Up
 ALTER TABLE submissions ALTER COLUMN body_norm DROP EXPRESSION;
@@ -24,12 +21,16 @@ ALTER TABLE submissions ALTER COLUMN body_norm DROP EXPRESSION;
 -- submissions_body_norm keeps body_norm = ar_norm(body). When an update
 -- only appends a line to body (as a follow-up does), only that line is
 -- normalised: ar_norm of text joined at a line break is the two parts'
--- ar_norm joined by one space. body_norm cannot be set by hand.
+-- ar_norm joined by one space. An update that sets body_norm to anything
+-- normalises the whole body again, so after a change to ar_norm
+-- `UPDATE submissions SET body_norm = NULL` brings every row up to date.
 CREATE FUNCTION submissions_body_norm() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.body IS NOT DISTINCT FROM OLD.body THEN
-        NEW.body_norm := OLD.body_norm;
-    ELSIF TG_OP = 'UPDATE' AND starts_with(NEW.body, OLD.body || E'\n') THEN
+    IF TG_OP = 'UPDATE' AND NEW.body IS NOT DISTINCT FROM OLD.body
+            AND NEW.body_norm IS NOT DISTINCT FROM OLD.body_norm THEN
+        NULL; -- unchanged
+    ELSIF TG_OP = 'UPDATE' AND NEW.body_norm IS NOT DISTINCT FROM OLD.body_norm
+            AND starts_with(NEW.body, OLD.body || E'\n') THEN
         NEW.body_norm := concat_ws(' ', nullif(OLD.body_norm, ''),
             nullif(ar_norm(substr(NEW.body, length(OLD.body) + 1)), ''));
     ELSE
@@ -92,16 +93,7 @@ END $$;
 CREATE TRIGGER submissions_body_norm BEFORE INSERT OR UPDATE OF body, body_norm ON submissions
     FOR EACH ROW EXECUTE FUNCTION submissions_body_norm();
 
-ALTER TABLE messages DROP CONSTRAINT messages_twilio_sid_key;
-CREATE UNIQUE INDEX messages_twilio_sid_key ON messages (twilio_sid) WHERE twilio_sid IS NOT NULL;
-ALTER TABLE messages DROP CONSTRAINT messages_idempotency_key_key;
-CREATE UNIQUE INDEX messages_idempotency_key_key ON messages (idempotency_key) WHERE idempotency_key IS NOT NULL;
-
 -- +goose Down
-DROP INDEX messages_idempotency_key_key;
-ALTER TABLE messages ADD CONSTRAINT messages_idempotency_key_key UNIQUE (idempotency_key);
-DROP INDEX messages_twilio_sid_key;
-ALTER TABLE messages ADD CONSTRAINT messages_twilio_sid_key UNIQUE (twilio_sid);
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION inbound_store(p_contact_id bigint, p_channel text, p_sid text, p_body text,

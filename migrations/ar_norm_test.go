@@ -30,7 +30,7 @@ func TestARNormMatchesGo(t *testing.T) {
 // submissions.body_norm stays ar_norm(body) however body changes: set,
 // appended to line by line as follow-ups do (only the new line is
 // normalised then), appended to without a line break, replaced, and when
-// someone tries to set body_norm itself.
+// someone sets body_norm itself (which renormalises the whole body).
 func TestBodyNormFollowsBody(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.Pool(t)
@@ -57,4 +57,9 @@ func TestBodyNormFollowsBody(t *testing.T) {
 	check("replace", `UPDATE submissions SET body = 'نص جديد تماماً'`)
 	check("set body_norm by hand", `UPDATE submissions SET body_norm = 'something else'`)
 	check("other column", `UPDATE submissions SET status = 'routed'`)
+	// After a change to ar_norm, setting body_norm to NULL renormalises.
+	check("stale", `ALTER TABLE submissions DISABLE TRIGGER submissions_body_norm;
+		UPDATE submissions SET body_norm = 'stale';
+		ALTER TABLE submissions ENABLE TRIGGER submissions_body_norm;
+		UPDATE submissions SET body_norm = NULL`)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -20,13 +21,20 @@ import (
 // together are filed in one transaction with one statement
 // (Store.InboundBatch), instead of a transaction each: on a busy number that
 // saves most of the per-transaction cost (docs/benchmarks.md). Nothing
-// waits for a batch to fill: a message is filed as soon as one of
-// batchFlights filers is free, with whatever else has queued meanwhile.
-// Each webhook is still answered only after the transaction holding its
-// message has committed, and the River jobs a submission triggers are
-// inserted in that same transaction.
+// waits for a batch to fill: a message is filed as soon as its filer is
+// free, with whatever else has queued for that filer meanwhile.
+//
+// There are batchFlights filers, each with its own queue, and a phone
+// number always goes to the same one (flight). So one resident's messages
+// are filed in the order they arrived, and two batches never hold the
+// same contact, so they never wait on each other.
+//
+// Each webhook is answered only after the transaction holding its message
+// has committed. No River job is enqueued on this path yet; one that a new
+// submission triggers (routing) must be inserted with the batch's tx in
+// fileBatch, so that it commits with the submission.
 const (
-	batchFlights = 2  // batches filed at once, each on its own connection
+	batchFlights = 2  // filers, each filing one batch at a time on its own connection
 	batchMax     = 64 // messages per batch at most
 	// batchMinTime is the least time a message's webhook must have left
 	// for the message to join a batch: the batch must commit before the
@@ -42,8 +50,8 @@ var errLate = errors.New("too little time left to join a batch")
 // batcher queues messages for the filers. The zero value is ready.
 type batcher struct {
 	mu      sync.Mutex
-	queue   []*batchItem
-	running int // filers at work
+	queue   [batchFlights][]*batchItem
+	running [batchFlights]bool // the flight's filer is at work
 
 	repliesOnce sync.Once
 	replies     map[string]postgres.BatchReplies // see Engine.batchReplies
@@ -57,36 +65,57 @@ type batchItem struct {
 	err  error
 }
 
+// flight is the filer that takes the messages from phone.
+func flight(phone string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(phone))
+	return int(h.Sum32() % batchFlights)
+}
+
 // fileBatched files in with the messages queued beside it and returns its
 // outcome once their transaction has committed. An error means it was not
-// stored; the caller may try again on its own.
+// stored; the caller may try again on its own. If ctx ends while the
+// message is still queued, it is taken out and ctx's error returned; once
+// a batch has it, fileBatched waits for that batch, which may commit it.
 func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (postgres.InboundBatched, error) {
 	it := &batchItem{ctx: ctx, in: in, done: make(chan struct{})}
+	f := flight(in.Phone)
 	b := &e.batch
 	b.mu.Lock()
-	b.queue = append(b.queue, it)
-	if b.running < batchFlights {
-		b.running++
-		go e.fileQueue()
+	b.queue[f] = append(b.queue[f], it)
+	if !b.running[f] {
+		b.running[f] = true
+		go e.fileQueue(f)
 	}
 	b.mu.Unlock()
-	<-it.done
+	select {
+	case <-it.done:
+	case <-ctx.Done():
+		b.mu.Lock()
+		if i := slices.Index(b.queue[f], it); i >= 0 {
+			b.queue[f] = slices.Delete(b.queue[f], i, i+1)
+			b.mu.Unlock()
+			return postgres.InboundBatched{}, ctx.Err()
+		}
+		b.mu.Unlock()
+		<-it.done
+	}
 	return it.res, it.err
 }
 
-// fileQueue files batches from the queue until it is empty.
-func (e *Engine) fileQueue() {
+// fileQueue files flight f's batches until its queue is empty.
+func (e *Engine) fileQueue(f int) {
 	b := &e.batch
 	for {
 		b.mu.Lock()
-		n := min(len(b.queue), batchMax)
+		n := min(len(b.queue[f]), batchMax)
 		if n == 0 {
-			b.running--
+			b.running[f] = false
 			b.mu.Unlock()
 			return
 		}
-		batch := slices.Clone(b.queue[:n])
-		b.queue = slices.Delete(b.queue, 0, n)
+		batch := slices.Clone(b.queue[f][:n])
+		b.queue[f] = slices.Delete(b.queue[f], 0, n)
 		b.mu.Unlock()
 		e.fileBatch(batch)
 	}
@@ -126,8 +155,8 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	}
 	defer cancel()
 
-	// Contacts are locked in phone order, so two batches never wait on
-	// each other in a cycle; one resident's messages keep their order.
+	// Contacts are locked in phone order (one resident's messages keep
+	// their order), as a second guard against waiting in a cycle.
 	slices.SortStableFunc(live, func(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) })
 	items := make([]postgres.InboundItem, len(live))
 	for i, it := range live {

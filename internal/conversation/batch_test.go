@@ -2,11 +2,15 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"tawasul/internal/dbtest"
 	"tawasul/internal/i18n"
@@ -138,5 +142,110 @@ func TestBatchFailureFallsBack(t *testing.T) {
 	}
 	if res.Reference != "QS-26-0001" || !strings.Contains(res.Reply, res.Reference) {
 		t.Errorf("handled alone: %+v", res)
+	}
+	var n int
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE direction = 'inbound'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d inbound messages stored (%v), want 1", n, err)
+	}
+}
+
+// A phone number always goes to the same filer, so one resident's messages
+// are filed in order and no two batches hold the same contact; the filers
+// share the numbers between them.
+func TestFlight(t *testing.T) {
+	used := map[int]bool{}
+	for i := range 100 {
+		p := fmt.Sprintf("+9665%08d", i)
+		f := flight(p)
+		if f < 0 || f >= batchFlights || flight(p) != f {
+			t.Fatalf("flight(%s) = %d, then %d", p, f, flight(p))
+		}
+		used[f] = true
+	}
+	if len(used) != batchFlights {
+		t.Errorf("100 numbers went to %d of %d filers", len(used), batchFlights)
+	}
+}
+
+// TestQueuedWebhookGivesUp: a webhook whose message is still queued behind
+// a batch that is waiting (here on a contact another transaction holds)
+// gets its answer as soon as it gives up, and its message is not stored.
+func TestQueuedWebhookGivesUp(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const held = "+966500000001"
+	other := ""
+	for i := 2; other == ""; i++ {
+		if p := fmt.Sprintf("+9665000000%02d", i); flight(p) == flight(held) {
+			other = p
+		}
+	}
+	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1)`, held); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM contacts WHERE phone = $1 FOR UPDATE`, held); err != nil {
+		t.Fatal(err)
+	}
+	item := func(phone, sid string) postgres.InboundItem {
+		return postgres.InboundItem{Phone: phone, Language: "ar", SID: sid, Channel: tawasul.ChannelSMS,
+			Body: "انقطاع المياه", Kind: tawasul.KindComplaint}
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.fileBatched(ctx, item(held, "SM1"))
+		first <- err
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still waiting for %s", what)
+			}
+		}
+	}
+	queued := func(n int) func() bool {
+		return func() bool {
+			e.batch.mu.Lock()
+			defer e.batch.mu.Unlock()
+			return len(e.batch.queue[flight(held)]) == n
+		}
+	}
+	waitFor("the batch with SM1 to wait on the lock", func() bool {
+		var n int
+		err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		return err == nil && n == 1
+	})
+	waiting, giveUp := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, err := e.fileBatched(waiting, item(other, "SM2"))
+		second <- err
+	}()
+	waitFor("SM2 to queue", queued(1))
+	giveUp()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Errorf("queued webhook that gave up: %v, want context.Canceled", err)
+	}
+	if !queued(0)() {
+		t.Error("the message of the webhook that gave up is still queued")
+	}
+	if err := lock.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("message behind the lock: %v", err)
+	}
+	var sids []string
+	rows, _ := e.Pool.Query(ctx, `SELECT twilio_sid FROM messages WHERE direction = 'inbound'`)
+	sids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || !slices.Equal(sids, []string{"SM1"}) {
+		t.Errorf("stored %v (%v), want only SM1", sids, err)
 	}
 }

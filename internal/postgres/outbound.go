@@ -36,7 +36,7 @@ func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) e
 	err := s.db.QueryRow(ctx, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status, idempotency_key)
 		SELECT id, $2, 'outbound', $3, $4, $5, 'pending', $6 FROM contacts
 		WHERE id = $1 AND opted_out_at IS NULL AND invalid_at IS NULL
-		ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING id, status, created_at, updated_at`,
 		m.ContactID, m.SubmissionID, m.Channel, m.Body, m.Purpose, key).Scan(&m.ID, &m.Status, &m.CreatedAt, &m.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
