@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -21,13 +20,13 @@ import (
 // together are filed in one transaction with one statement
 // (Store.InboundBatch), instead of a transaction each: on a busy number that
 // saves most of the per-transaction cost (docs/benchmarks.md). Nothing
-// waits for a batch to fill: a message is filed as soon as its filer is
-// free, with whatever else has queued for that filer meanwhile.
+// waits for a batch to fill: a message is filed as soon as one of
+// batchFlights filers is free, with whatever else has queued meanwhile.
 //
-// There are batchFlights filers, each with its own queue, and a phone
-// number always goes to the same one (flight). So one resident's messages
-// are filed in the order they arrived, and two batches never hold the
-// same contact, so they never wait on each other.
+// A filer skips the messages of a phone number that a batch being filed
+// already holds; they wait in the queue for the next batch. So one
+// resident's messages are filed in the order they arrived, and two batches
+// never hold the same contact, so they never wait on each other.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; one that a new
@@ -50,8 +49,9 @@ var errLate = errors.New("too little time left to join a batch")
 // batcher queues messages for the filers. The zero value is ready.
 type batcher struct {
 	mu      sync.Mutex
-	queue   [batchFlights][]*batchItem
-	running [batchFlights]bool // the flight's filer is at work
+	queue   []*batchItem
+	running int             // filers at work
+	filing  map[string]bool // phone numbers in the batches being filed
 
 	repliesOnce sync.Once
 	replies     map[string]postgres.BatchReplies // see Engine.batchReplies
@@ -65,13 +65,6 @@ type batchItem struct {
 	err  error
 }
 
-// flight is the filer that takes the messages from phone.
-func flight(phone string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(phone))
-	return int(h.Sum32() % batchFlights)
-}
-
 // fileBatched files in with the messages queued beside it and returns its
 // outcome once their transaction has committed. An error means it was not
 // stored; the caller may try again on its own. If ctx ends while the
@@ -79,21 +72,20 @@ func flight(phone string) int {
 // a batch has it, fileBatched waits for that batch, which may commit it.
 func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (postgres.InboundBatched, error) {
 	it := &batchItem{ctx: ctx, in: in, done: make(chan struct{})}
-	f := flight(in.Phone)
 	b := &e.batch
 	b.mu.Lock()
-	b.queue[f] = append(b.queue[f], it)
-	if !b.running[f] {
-		b.running[f] = true
-		go e.fileQueue(f)
+	b.queue = append(b.queue, it)
+	if b.running < batchFlights {
+		b.running++
+		go e.fileQueue()
 	}
 	b.mu.Unlock()
 	select {
 	case <-it.done:
 	case <-ctx.Done():
 		b.mu.Lock()
-		if i := slices.Index(b.queue[f], it); i >= 0 {
-			b.queue[f] = slices.Delete(b.queue[f], i, i+1)
+		if i := slices.Index(b.queue, it); i >= 0 {
+			b.queue = slices.Delete(b.queue, i, i+1)
 			b.mu.Unlock()
 			return postgres.InboundBatched{}, ctx.Err()
 		}
@@ -103,21 +95,42 @@ func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (post
 	return it.res, it.err
 }
 
-// fileQueue files flight f's batches until its queue is empty.
-func (e *Engine) fileQueue(f int) {
+// fileQueue files batches until the queue holds nothing it may take: a
+// batch is the oldest messages (batchMax at most) whose phone numbers no
+// other batch is filing. The filer of that other batch takes the skipped
+// messages when it comes back to the queue.
+func (e *Engine) fileQueue() {
 	b := &e.batch
 	for {
 		b.mu.Lock()
-		n := min(len(b.queue[f]), batchMax)
-		if n == 0 {
-			b.running[f] = false
+		if b.filing == nil {
+			b.filing = make(map[string]bool)
+		}
+		var batch []*batchItem
+		mine := map[string]bool{}
+		b.queue = slices.DeleteFunc(b.queue, func(it *batchItem) bool {
+			if len(batch) == batchMax || (b.filing[it.in.Phone] && !mine[it.in.Phone]) {
+				return false
+			}
+			batch = append(batch, it)
+			mine[it.in.Phone] = true
+			return true
+		})
+		if len(batch) == 0 {
+			b.running--
 			b.mu.Unlock()
 			return
 		}
-		batch := slices.Clone(b.queue[f][:n])
-		b.queue[f] = slices.Delete(b.queue[f], 0, n)
+		for p := range mine {
+			b.filing[p] = true
+		}
 		b.mu.Unlock()
 		e.fileBatch(batch)
+		b.mu.Lock()
+		for p := range mine {
+			delete(b.filing, p)
+		}
+		b.mu.Unlock()
 	}
 }
 

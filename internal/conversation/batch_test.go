@@ -149,38 +149,16 @@ func TestBatchFailureFallsBack(t *testing.T) {
 	}
 }
 
-// A phone number always goes to the same filer, so one resident's messages
-// are filed in order and no two batches hold the same contact; the filers
-// share the numbers between them.
-func TestFlight(t *testing.T) {
-	used := map[int]bool{}
-	for i := range 100 {
-		p := fmt.Sprintf("+9665%08d", i)
-		f := flight(p)
-		if f < 0 || f >= batchFlights || flight(p) != f {
-			t.Fatalf("flight(%s) = %d, then %d", p, f, flight(p))
-		}
-		used[f] = true
-	}
-	if len(used) != batchFlights {
-		t.Errorf("100 numbers went to %d of %d filers", len(used), batchFlights)
-	}
-}
-
-// TestQueuedWebhookGivesUp: a webhook whose message is still queued behind
-// a batch that is waiting (here on a contact another transaction holds)
-// gets its answer as soon as it gives up, and its message is not stored.
-func TestQueuedWebhookGivesUp(t *testing.T) {
+// TestBatchesKeepOneResidentInOrder: while a batch waits (here on a
+// contact another transaction holds), later messages from the same
+// resident stay queued, and are filed after it, in order; a webhook that
+// gives up while its message is queued gets its answer at once and its
+// message is not stored; other residents' messages are filed meanwhile.
+func TestBatchesKeepOneResidentInOrder(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	ctx := context.Background()
-	const held = "+966500000001"
-	other := ""
-	for i := 2; other == ""; i++ {
-		if p := fmt.Sprintf("+9665000000%02d", i); flight(p) == flight(held) {
-			other = p
-		}
-	}
+	const held, other = "+966500000001", "+966500000002"
 	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1)`, held); err != nil {
 		t.Fatal(err)
 	}
@@ -192,15 +170,19 @@ func TestQueuedWebhookGivesUp(t *testing.T) {
 	if _, err := lock.Exec(ctx, `SELECT 1 FROM contacts WHERE phone = $1 FOR UPDATE`, held); err != nil {
 		t.Fatal(err)
 	}
-	item := func(phone, sid string) postgres.InboundItem {
-		return postgres.InboundItem{Phone: phone, Language: "ar", SID: sid, Channel: tawasul.ChannelSMS,
-			Body: "انقطاع المياه", Kind: tawasul.KindComplaint}
+	type answer struct {
+		res postgres.InboundBatched
+		err error
 	}
-	first := make(chan error, 1)
-	go func() {
-		_, err := e.fileBatched(ctx, item(held, "SM1"))
-		first <- err
-	}()
+	send := func(ctx context.Context, phone, sid, body string) chan answer {
+		c := make(chan answer, 1)
+		go func() {
+			res, err := e.fileBatched(ctx, postgres.InboundItem{Phone: phone, Language: "ar", SID: sid,
+				Channel: tawasul.ChannelSMS, Body: body, Kind: tawasul.KindComplaint})
+			c <- answer{res, err}
+		}()
+		return c
+	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
@@ -209,13 +191,15 @@ func TestQueuedWebhookGivesUp(t *testing.T) {
 			}
 		}
 	}
-	queued := func(n int) func() bool {
+	queued := func(n int) func() bool { // n messages queued, one filer (the waiting one) running
 		return func() bool {
 			e.batch.mu.Lock()
 			defer e.batch.mu.Unlock()
-			return len(e.batch.queue[flight(held)]) == n
+			return len(e.batch.queue) == n && e.batch.running == 1
 		}
 	}
+
+	first := send(ctx, held, "SM1", "الأول")
 	waitFor("the batch with SM1 to wait on the lock", func() bool {
 		var n int
 		err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
@@ -223,29 +207,36 @@ func TestQueuedWebhookGivesUp(t *testing.T) {
 		return err == nil && n == 1
 	})
 	waiting, giveUp := context.WithCancel(ctx)
-	second := make(chan error, 1)
-	go func() {
-		_, err := e.fileBatched(waiting, item(other, "SM2"))
-		second <- err
-	}()
-	waitFor("SM2 to queue", queued(1))
+	gaveUp := send(waiting, held, "SM2", "يلغى")
+	waitFor("SM2 to stay queued", queued(1))
 	giveUp()
-	if err := <-second; !errors.Is(err, context.Canceled) {
-		t.Errorf("queued webhook that gave up: %v, want context.Canceled", err)
+	if a := <-gaveUp; !errors.Is(a.err, context.Canceled) {
+		t.Errorf("queued webhook that gave up: %+v, want context.Canceled", a)
 	}
-	if !queued(0)() {
-		t.Error("the message of the webhook that gave up is still queued")
+	waitFor("SM2 to leave the queue", queued(0))
+	second := send(ctx, held, "SM3", "الثاني")
+	waitFor("SM3 to stay queued", queued(1))
+	if a := <-send(ctx, other, "SM4", "غيره"); a.err != nil || a.res.Outcome != postgres.BatchFiled {
+		t.Errorf("another resident's message, while the batch waits: %+v", a)
 	}
+
 	if err := lock.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-first; err != nil {
-		t.Errorf("message behind the lock: %v", err)
+	a1, a3 := <-first, <-second
+	if a1.err != nil || a3.err != nil || a1.res.Reference == "" || a3.res.Reference != a1.res.Reference {
+		t.Fatalf("the resident's messages: %+v then %+v, want one submission", a1, a3)
 	}
-	var sids []string
-	rows, _ := e.Pool.Query(ctx, `SELECT twilio_sid FROM messages WHERE direction = 'inbound'`)
-	sids, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || !slices.Equal(sids, []string{"SM1"}) {
-		t.Errorf("stored %v (%v), want only SM1", sids, err)
+	var body string
+	if err := e.Pool.QueryRow(ctx, `SELECT body FROM submissions WHERE reference = $1`, a1.res.Reference).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body != "الأول\nالثاني" {
+		t.Errorf("submission body %q: messages out of order", body)
+	}
+	rows, _ := e.Pool.Query(ctx, `SELECT twilio_sid FROM messages WHERE direction = 'inbound' ORDER BY twilio_sid`)
+	sids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || !slices.Equal(sids, []string{"SM1", "SM3", "SM4"}) {
+		t.Errorf("stored %v (%v), want SM1, SM3, SM4", sids, err)
 	}
 }
