@@ -120,4 +120,27 @@ func TestInboundBatch(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT language FROM submissions WHERE reference = 'QS-26-0004'`).Scan(&lang); err != nil || lang != "en" {
 		t.Errorf("a message with no language takes its contact's: %q %v", lang, err)
 	}
+	// Filed in one transaction, the first submission's rows share one
+	// timestamp; its timeline still reads in the order they were written.
+	var id int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM submissions WHERE reference = 'QS-26-0001'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := postgres.New(pool).SubmissionTimeline(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range tl {
+		k := e.Kind
+		if e.Message != nil {
+			k += " " + e.Message.Body
+		}
+		kinds = append(kinds, k)
+	}
+	wantKinds := []string{"created", "message_in انقطاع المياه", "message_out جديد QS-26-0001",
+		"detail_added منذ الصباح", "message_out تفصيل QS-26-0001"}
+	if !slices.Equal(kinds, wantKinds) {
+		t.Errorf("timeline\n got %q\nwant %q", kinds, wantKinds)
+	}
 }
