@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Queue names, one per kind of work, so a slow queue cannot starve another.
@@ -50,6 +51,14 @@ func Queues() map[string]river.QueueConfig {
 		QueueMaintenance: {MaxWorkers: 1},
 	}
 }
+
+// periodicUnique keeps a periodic job from being queued again while one is
+// waiting or running. River's default unique states also count completed
+// jobs, which it keeps for a day: with those, an hourly job would be
+// skipped as a duplicate until yesterday's row was cleaned away.
+var periodicUnique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
 
 // PeriodicJobs returns the jobs River's leader schedules.
 func PeriodicJobs() []*river.PeriodicJob {

@@ -18,9 +18,10 @@ type PrepareReferencesArgs struct{}
 // Kind is stable: queued rows store it.
 func (PrepareReferencesArgs) Kind() string { return "prepare_references" }
 
-// InsertOpts puts the job on the maintenance queue, once at a time.
+// InsertOpts puts the job on the maintenance queue, once at a time (see
+// periodicUnique).
 func (PrepareReferencesArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMaintenance, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueMaintenance, UniqueOpts: periodicUnique}
 }
 
 // PrepareReferencesWorker makes the reference sequences of the current year

@@ -17,9 +17,10 @@ type PurgeSessionsArgs struct{}
 // Kind is stable: queued rows store it.
 func (PurgeSessionsArgs) Kind() string { return "purge_sessions" }
 
-// InsertOpts puts the job on the maintenance queue, once at a time.
+// InsertOpts puts the job on the maintenance queue, once at a time (see
+// periodicUnique).
 func (PurgeSessionsArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMaintenance, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueMaintenance, UniqueOpts: periodicUnique}
 }
 
 // PurgeSessionsWorker deletes sessions whose expiry has passed (the session
