@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
+	"tawasul/internal/sms"
 )
 
 // Group commit. Most inbound messages take the common path: stored and filed
@@ -26,7 +26,10 @@ import (
 // A filer skips the messages of a phone number that a batch being filed
 // already holds; they wait in the queue for the next batch. So one
 // resident's messages are filed in the order they arrived, and two batches
-// never hold the same contact, so they never wait on each other.
+// never hold the same contact, so they never wait on each other. A message
+// the batch could not take (the batch failed, or the contact has a
+// question open) is handled on its own by the filer, in order, before the
+// filer lets go of its phone number.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; one that a new
@@ -38,7 +41,8 @@ const (
 	// batchMinTime is the least time a message's webhook must have left
 	// for the message to join a batch: the batch must commit before the
 	// earliest deadline among its messages, and one message about to time
-	// out must not cut its batch short. A later message goes on its own.
+	// out must not cut its batch short. A later message is not stored (its
+	// webhook answers 503, and Twilio tries again or uses its fallback).
 	batchMinTime = 500 * time.Millisecond
 )
 
@@ -59,19 +63,28 @@ type batcher struct {
 
 type batchItem struct {
 	ctx  context.Context // the webhook's: its deadline bounds the batch's
+	msg  *sms.Inbound
+	lang string // detected in msg's text; "" when it tells nothing
 	in   postgres.InboundItem
 	done chan struct{} // closed when res or err is set
-	res  postgres.InboundBatched
+	res  *Result
 	err  error
 }
 
-// fileBatched files in with the messages queued beside it and returns its
-// outcome once their transaction has committed. An error means it was not
-// stored; the caller may try again on its own. If ctx ends while the
-// message is still queued, it is taken out and ctx's error returned; once
-// a batch has it, fileBatched waits for that batch, which may commit it.
-func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (postgres.InboundBatched, error) {
-	it := &batchItem{ctx: ctx, in: in, done: make(chan struct{})}
+func newBatchItem(ctx context.Context, msg *sms.Inbound, lang string) *batchItem {
+	return &batchItem{ctx: ctx, msg: msg, lang: lang, done: make(chan struct{}),
+		in: postgres.InboundItem{Phone: msg.From, Language: lang, SID: msg.MessageSID, Channel: msg.Channel,
+			Body: msg.Body, Kind: sms.ClassifyKind(msg.Body)}}
+}
+
+// fileBatched handles msg (with no keyword; lang detected in its text) with
+// the messages queued beside it, and returns what HandleInbound returns,
+// once the transaction that stored it has committed. An error means it was
+// not stored. If ctx ends while the message is still queued, it is taken
+// out and ctx's error returned; once a filer has it, fileBatched waits for
+// the filer, which may store it.
+func (e *Engine) fileBatched(ctx context.Context, msg *sms.Inbound, lang string) (*Result, error) {
+	it := newBatchItem(ctx, msg, lang)
 	b := &e.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, it)
@@ -87,7 +100,7 @@ func (e *Engine) fileBatched(ctx context.Context, in postgres.InboundItem) (post
 		if i := slices.Index(b.queue, it); i >= 0 {
 			b.queue = slices.Delete(b.queue, i, i+1)
 			b.mu.Unlock()
-			return postgres.InboundBatched{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		b.mu.Unlock()
 		<-it.done
@@ -134,12 +147,13 @@ func (e *Engine) fileQueue() {
 	}
 }
 
-// fileBatch files batch in one transaction and hands each item its outcome
-// (or the error that kept them all from being stored). Messages whose
-// webhook has given up, or has less than batchMinTime left, are left out
-// with an error; the transaction must end before the earliest deadline of
-// the others, so that none is stored after its webhook answered that it
-// was not.
+// fileBatch files batch in one transaction and hands each item its
+// outcome. Messages whose webhook has given up, or has less than
+// batchMinTime left, are left out with an error; the transaction must end
+// before the earliest deadline of the others, so that none is stored after
+// its webhook answered that it was not. If the transaction fails, or finds
+// a contact with a question open, those messages are handled one by one,
+// each in its own transaction, in the order they arrived.
 func (e *Engine) fileBatch(batch []*batchItem) {
 	live := batch[:0:0]
 	var deadline time.Time
@@ -184,12 +198,23 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 		out, err = postgres.New(tx).InboundBatch(ctx, items, filing)
 		return err
 	})
+	var alone []*batchItem
 	for i, it := range live {
-		if err != nil {
-			it.err = fmt.Errorf("batch of %d: %w", len(live), err)
-		} else {
-			it.res = out[i]
+		switch {
+		case err != nil:
+			alone = append(alone, it)
+		case out[i].Outcome == postgres.BatchDuplicate:
+			it.res = &Result{Reply: out[i].Reply, Duplicate: true}
+			close(it.done)
+		case out[i].Outcome == postgres.BatchFiled:
+			it.res = &Result{Reply: out[i].Reply, Reference: out[i].Reference}
+			close(it.done)
+		default: // postgres.BatchPrompt: nothing was stored
+			alone = append(alone, it)
 		}
+	}
+	for _, it := range alone { // live's order: each resident's in arrival order
+		it.res, it.err = e.handleAlone(it.ctx, it.msg, it.lang, sms.NoKeyword)
 		close(it.done)
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"tawasul/internal/dbtest"
 	"tawasul/internal/i18n"
-	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
 	"tawasul/internal/tawasul"
 )
@@ -45,9 +44,8 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 	defer cancelLate()
 	var batch []*batchItem
 	for i, n := range []int{9, 3, 7, 1, 8, 2, 3, 5} { // 3 twice: detail on the same submission
-		it := &batchItem{ctx: ctx, done: make(chan struct{}), in: postgres.InboundItem{
-			Phone: fmt.Sprintf("+96650000000%d", n), Language: "ar", SID: fmt.Sprintf("SM%d", i),
-			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i), Kind: tawasul.KindComplaint}}
+		it := newBatchItem(ctx, &sms.Inbound{From: fmt.Sprintf("+96650000000%d", n), MessageSID: fmt.Sprintf("SM%d", i),
+			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i)}, "ar")
 		switch i {
 		case 5:
 			it.ctx = gone
@@ -74,7 +72,7 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 		if err != nil {
 			t.Fatalf("item %d: %v", i, err)
 		}
-		if it.res.Outcome != postgres.BatchFiled || it.res.Reference != ref || !strings.Contains(it.res.Reply, ref) {
+		if it.res.Duplicate || it.res.Reference != ref || !strings.Contains(it.res.Reply, ref) {
 			t.Errorf("item %d (%s): answered %+v, but its message went to %s", i, it.in.Phone, it.res, ref)
 		}
 	}
@@ -95,15 +93,16 @@ func TestFileBatchedConcurrently(t *testing.T) {
 	e := testEngine(t)
 	ctx := context.Background()
 	const n = 100
-	res := make([]postgres.InboundBatched, n)
+	res := make([]*Result, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			var err error
-			res[i], err = e.fileBatched(ctx, postgres.InboundItem{Phone: fmt.Sprintf("+9665%08d", n-i), Language: "ar",
-				SID: fmt.Sprintf("SM%d", i), Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint})
+			res[i], err = e.fileBatched(ctx, &sms.Inbound{From: fmt.Sprintf("+9665%08d", n-i), MessageSID: fmt.Sprintf("SM%d", i),
+				Channel: tawasul.ChannelSMS, Body: "انقطاع المياه"}, "ar")
 			if err != nil {
 				t.Error(err)
+				res[i] = &Result{}
 			}
 		})
 	}
@@ -123,18 +122,25 @@ func TestFileBatchedConcurrently(t *testing.T) {
 	}
 }
 
+// breakBatch makes every batch statement fail, as a database error would.
+func breakBatch(t *testing.T, e *Engine) {
+	t.Helper()
+	_, err := e.Pool.Exec(context.Background(), `CREATE OR REPLACE FUNCTION inbound_batch(p_items jsonb,
+		p_followup_since timestamptz, p_prefix text, p_year int, p_replies jsonb)
+		RETURNS TABLE (n int, outcome text, reference text, reply text)
+		LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'batch broken'; END $$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBatchFailureFallsBack: when the batch statement fails, each message
 // is handled on its own and still stored and answered.
 func TestBatchFailureFallsBack(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	ctx := context.Background()
-	_, err := e.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION inbound_batch(p_items jsonb, p_followup_since timestamptz,
-		p_prefix text, p_year int, p_replies jsonb) RETURNS TABLE (n int, outcome text, reference text, reply text)
-		LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'batch broken'; END $$`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	breakBatch(t, e)
 	res, err := e.HandleInbound(ctx, &sms.Inbound{MessageSID: "SM1", From: "+966500000001", Channel: tawasul.ChannelSMS,
 		Body: "انقطاع المياه"})
 	if err != nil {
@@ -143,10 +149,101 @@ func TestBatchFailureFallsBack(t *testing.T) {
 	if res.Reference != "QS-26-0001" || !strings.Contains(res.Reply, res.Reference) {
 		t.Errorf("handled alone: %+v", res)
 	}
-	var n int
-	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE direction = 'inbound'`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d inbound messages stored (%v), want 1", n, err)
+	if n := countInbound(t, e); n != 1 {
+		t.Errorf("%d inbound messages stored, want 1", n)
 	}
+}
+
+func countInbound(t *testing.T, e *Engine) int {
+	t.Helper()
+	var n int
+	if err := e.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE direction = 'inbound'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The helpers below hold a resident's contact locked, so that a batch (or
+// a message handled alone) waits, and watch the queue meanwhile.
+
+// holdContact locks phone's contact (creating it) until release.
+func holdContact(t *testing.T, e *Engine, phone string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1)`, phone); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Rollback(ctx) })
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM contacts WHERE phone = $1 FOR UPDATE`, phone); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := lock.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type answer struct {
+	res *Result
+	err error
+}
+
+// send hands a message to the filers and answers on the channel returned.
+func send(e *Engine, ctx context.Context, phone, sid, body string) chan answer {
+	c := make(chan answer, 1)
+	go func() {
+		res, err := e.fileBatched(ctx, &sms.Inbound{From: phone, MessageSID: sid, Channel: tawasul.ChannelSMS, Body: body}, "ar")
+		if res == nil {
+			res = &Result{}
+		}
+		c <- answer{res, err}
+	}()
+	return c
+}
+
+// waitFor polls cond until it holds, for at most 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+	}
+}
+
+// lockWaiters holds when n of this test database's connections wait on a lock.
+func lockWaiters(e *Engine, n int) func() bool {
+	return func() bool {
+		var got int
+		err := e.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got)
+		return err == nil && got == n
+	}
+}
+
+// queued holds when n messages are queued and one filer (the waiting one)
+// is running.
+func queued(e *Engine, n int) func() bool {
+	return func() bool {
+		e.batch.mu.Lock()
+		defer e.batch.mu.Unlock()
+		return len(e.batch.queue) == n && e.batch.running == 1
+	}
+}
+
+// submissionBody is the body of the submission reference names.
+func submissionBody(t *testing.T, e *Engine, reference string) string {
+	t.Helper()
+	var body string
+	if err := e.Pool.QueryRow(context.Background(), `SELECT body FROM submissions WHERE reference = $1`, reference).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	return body
 }
 
 // TestBatchesKeepOneResidentInOrder: while a batch waits (here on a
@@ -159,84 +256,58 @@ func TestBatchesKeepOneResidentInOrder(t *testing.T) {
 	e := testEngine(t)
 	ctx := context.Background()
 	const held, other = "+966500000001", "+966500000002"
-	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1)`, held); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := e.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `SELECT 1 FROM contacts WHERE phone = $1 FOR UPDATE`, held); err != nil {
-		t.Fatal(err)
-	}
-	type answer struct {
-		res postgres.InboundBatched
-		err error
-	}
-	send := func(ctx context.Context, phone, sid, body string) chan answer {
-		c := make(chan answer, 1)
-		go func() {
-			res, err := e.fileBatched(ctx, postgres.InboundItem{Phone: phone, Language: "ar", SID: sid,
-				Channel: tawasul.ChannelSMS, Body: body, Kind: tawasul.KindComplaint})
-			c <- answer{res, err}
-		}()
-		return c
-	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("still waiting for %s", what)
-			}
-		}
-	}
-	queued := func(n int) func() bool { // n messages queued, one filer (the waiting one) running
-		return func() bool {
-			e.batch.mu.Lock()
-			defer e.batch.mu.Unlock()
-			return len(e.batch.queue) == n && e.batch.running == 1
-		}
-	}
+	release := holdContact(t, e, held)
 
-	first := send(ctx, held, "SM1", "الأول")
-	waitFor("the batch with SM1 to wait on the lock", func() bool {
-		var n int
-		err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
-		return err == nil && n == 1
-	})
+	first := send(e, ctx, held, "SM1", "الأول")
+	waitFor(t, "the batch with SM1 to wait on the lock", lockWaiters(e, 1))
 	waiting, giveUp := context.WithCancel(ctx)
-	gaveUp := send(waiting, held, "SM2", "يلغى")
-	waitFor("SM2 to stay queued", queued(1))
+	gaveUp := send(e, waiting, held, "SM2", "يلغى")
+	waitFor(t, "SM2 to stay queued", queued(e, 1))
 	giveUp()
 	if a := <-gaveUp; !errors.Is(a.err, context.Canceled) {
 		t.Errorf("queued webhook that gave up: %+v, want context.Canceled", a)
 	}
-	waitFor("SM2 to leave the queue", queued(0))
-	second := send(ctx, held, "SM3", "الثاني")
-	waitFor("SM3 to stay queued", queued(1))
-	if a := <-send(ctx, other, "SM4", "غيره"); a.err != nil || a.res.Outcome != postgres.BatchFiled {
+	waitFor(t, "SM2 to leave the queue", queued(e, 0))
+	second := send(e, ctx, held, "SM3", "الثاني")
+	waitFor(t, "SM3 to stay queued", queued(e, 1))
+	if a := <-send(e, ctx, other, "SM4", "غيره"); a.err != nil || a.res.Reference == "" {
 		t.Errorf("another resident's message, while the batch waits: %+v", a)
 	}
 
-	if err := lock.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	a1, a3 := <-first, <-second
 	if a1.err != nil || a3.err != nil || a1.res.Reference == "" || a3.res.Reference != a1.res.Reference {
 		t.Fatalf("the resident's messages: %+v then %+v, want one submission", a1, a3)
 	}
-	var body string
-	if err := e.Pool.QueryRow(ctx, `SELECT body FROM submissions WHERE reference = $1`, a1.res.Reference).Scan(&body); err != nil {
-		t.Fatal(err)
-	}
-	if body != "الأول\nالثاني" {
+	if body := submissionBody(t, e, a1.res.Reference); body != "الأول\nالثاني" {
 		t.Errorf("submission body %q: messages out of order", body)
 	}
 	rows, _ := e.Pool.Query(ctx, `SELECT twilio_sid FROM messages WHERE direction = 'inbound' ORDER BY twilio_sid`)
 	sids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil || !slices.Equal(sids, []string{"SM1", "SM3", "SM4"}) {
 		t.Errorf("stored %v (%v), want SM1, SM3, SM4", sids, err)
+	}
+}
+
+// TestBatchFailureKeepsOrder: a message whose batch failed is handled on
+// its own by the filer, and the resident's next message waits for it.
+func TestBatchFailureKeepsOrder(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const held = "+966500000001"
+	breakBatch(t, e)
+	release := holdContact(t, e, held)
+	first := send(e, ctx, held, "SM1", "الأول")
+	waitFor(t, "SM1, on its own after its batch failed, to wait on the lock", lockWaiters(e, 1))
+	second := send(e, ctx, held, "SM2", "الثاني")
+	waitFor(t, "SM2 to stay queued", queued(e, 1))
+	release()
+	a1, a2 := <-first, <-second
+	if a1.err != nil || a2.err != nil || a1.res.Reference == "" || a2.res.Reference != a1.res.Reference {
+		t.Fatalf("the resident's messages: %+v then %+v, want one submission", a1, a2)
+	}
+	if body := submissionBody(t, e, a1.res.Reference); body != "الأول\nالثاني" {
+		t.Errorf("submission body %q: messages out of order", body)
 	}
 }

@@ -56,38 +56,36 @@ func (e *Engine) now() time.Time {
 // (same MessageSid, even concurrently) it changes nothing and returns the
 // same reply. Errors mean nothing was stored.
 //
-// A message with no keyword, from a contact with no question open, is
-// filed together with the others that arrive at the same time, in one
-// transaction (batch.go); if that batch fails, the message is handled on
-// its own, as every other message is.
+// A message with no keyword goes to the filers (batch.go), which file it
+// with the others that arrive at the same time, in one transaction; the
+// rest are handled on their own.
 func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, error) {
 	// The language of what residents write becomes their preference; a
 	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
 	lang := sms.DetectLanguage(in.Body, "")
 	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
+	var res *Result
+	var err error
 	if keyword == sms.NoKeyword {
-		r, err := e.fileBatched(ctx, postgres.InboundItem{Phone: in.From, Language: lang, SID: in.MessageSID,
-			Channel: in.Channel, Body: in.Body, Kind: sms.ClassifyKind(in.Body)})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("conversation: %w", err)
-		case err != nil: // on its own below
-		case r.Outcome == postgres.BatchDuplicate:
-			return &Result{Reply: r.Reply, Duplicate: true}, nil
-		case r.Outcome == postgres.BatchFiled:
-			return &Result{Reply: r.Reply, Reference: r.Reference}, nil
-		}
+		res, err = e.fileBatched(ctx, in, lang)
+	} else {
+		res, err = e.handleAlone(ctx, in, lang, keyword)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("conversation: %w", err)
+	}
+	return res, nil
+}
+
+// handleAlone handles in in a transaction of its own.
+func (e *Engine) handleAlone(ctx context.Context, in *sms.Inbound, lang string, keyword sms.Keyword) (*Result, error) {
 	var res *Result
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		var err error
 		res, err = e.handle(ctx, postgres.New(tx), in, lang, keyword)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("conversation: %w", err)
-	}
-	return res, nil
+	return res, err
 }
 
 // handle acts on in, in the language lang detected from its text ("" when
