@@ -250,7 +250,9 @@ func submissionBody(t *testing.T, e *Engine, reference string) string {
 // contact another transaction holds), later messages from the same
 // resident stay queued, and are filed after it, in order; a webhook that
 // gives up while its message is queued gets its answer at once and its
-// message is not stored; other residents' messages are filed meanwhile.
+// message is not stored, while one that gives up once a batch holds its
+// message waits for the batch; other residents' messages are filed
+// meanwhile.
 func TestBatchesKeepOneResidentInOrder(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
@@ -258,8 +260,12 @@ func TestBatchesKeepOneResidentInOrder(t *testing.T) {
 	const held, other = "+966500000001", "+966500000002"
 	release := holdContact(t, e, held)
 
-	first := send(e, ctx, held, "SM1", "الأول")
+	// SM1's webhook gives up too, but only once a batch holds SM1: it
+	// still waits, and gets the answer for its stored message.
+	firstCtx, giveUpFirst := context.WithCancel(ctx)
+	first := send(e, firstCtx, held, "SM1", "الأول")
 	waitFor(t, "the batch with SM1 to wait on the lock", lockWaiters(e, 1))
+	giveUpFirst()
 	waiting, giveUp := context.WithCancel(ctx)
 	gaveUp := send(e, waiting, held, "SM2", "يلغى")
 	waitFor(t, "SM2 to stay queued", queued(e, 1))
