@@ -58,7 +58,7 @@ type batcher struct {
 	filing  map[string]bool // phone numbers in the batches being filed
 
 	repliesOnce sync.Once
-	replies     map[string]postgres.BatchReplies // see Engine.batchReplies
+	replies     map[string]postgres.BatchReplies // see Engine.commonReplies
 }
 
 type batchItem struct {
@@ -191,7 +191,7 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	}
 	now := e.now()
 	filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
-		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.batchReplies()}
+		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
 	var out []postgres.InboundBatched
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		var err error
@@ -219,9 +219,10 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	}
 }
 
-// batchReplies are the common path's reply templates in every language,
-// rendered once.
-func (e *Engine) batchReplies() map[string]postgres.BatchReplies {
+// commonReplies are the common path's reply templates (a new submission,
+// added detail) in every language, with {ref} where the reference goes,
+// rendered once; batches and messages handled alone both use them.
+func (e *Engine) commonReplies() map[string]postgres.BatchReplies {
 	b := &e.batch
 	b.repliesOnce.Do(func() {
 		b.replies = make(map[string]postgres.BatchReplies, len(i18n.Codes))

@@ -132,8 +132,8 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 	// The common path, for a message the batch did not take: stored as
 	// detail on the contact's open submission, or as a new one with a
 	// reference, in one statement.
-	l := e.Catalog.Lang(contact.Language)
-	replyNew, replyDetail := l.T("sms.received", "Ref", "{ref}"), l.T("sms.detail_added", "Ref", "{ref}")
+	r := e.commonReplies()[e.Catalog.Lang(contact.Language).Code]
+	replyNew, replyDetail := r.New, r.Detail
 	if contact.OptedOut() {
 		replyNew, replyDetail = "", "" // stored and followed up, but nothing is sent to an opted-out contact
 	}
