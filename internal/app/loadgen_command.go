@@ -45,6 +45,7 @@ type loadgenOpts struct {
 	publicURL   string
 	authToken   string
 	databaseURL string
+	outbound    int
 }
 
 func runLoadgen(ctx context.Context, e *Env, args []string) error {
@@ -76,6 +77,7 @@ instance's database) and is skipped without it. make bench-sms runs it.`
 	fs.StringVar(&o.publicURL, "public-url", "", "the instance's TAWASUL_PUBLIC_URL, which signatures are computed for (default --url)")
 	fs.StringVar(&o.authToken, "auth-token", "", "the instance's TWILIO_AUTH_TOKEN (default $TWILIO_AUTH_TOKEN)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "the instance's database, for the baseline (default $DATABASE_URL; empty: no baseline)")
+	fs.IntVar(&o.outbound, "outbound", 0, "queue this many outbound SMS (with their send_message jobs) just before Tawasul's phases, to measure the webhook while they are sent (only without --url: they go to the Twilio simulator)")
 	if len(args) == 0 || args[0] != "sms" {
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -142,10 +144,14 @@ func (o *loadgenOpts) check() error {
 		return errors.New("--rate must not be negative")
 	case o.requests < 0:
 		return errors.New("--requests must not be negative")
+	case o.outbound < 0:
+		return errors.New("--outbound must not be negative")
 	case o.senders < 1 || o.senders > loadgen.MaxSenders:
 		return fmt.Errorf("--senders must be between 1 and %d", loadgen.MaxSenders)
 	case o.dbConns != 0 && o.dbConns < 4:
 		return errors.New("--db-conns must be at least 4 (as TAWASUL_DB_MAX_CONNS)")
+	case o.url != "" && o.outbound > 0:
+		return errors.New("--outbound only works without --url, on the instance loadgen starts, which sends through the Twilio simulator")
 	case o.url == "" && (o.publicURL != "" || o.authToken != "" || o.databaseURL != ""):
 		return errors.New("--public-url, --auth-token and --database-url describe a running instance: they need --url")
 	}
@@ -196,9 +202,24 @@ func runBench(ctx context.Context, e *Env, o *loadgenOpts, target loadgen.Target
 		return err
 	}
 	defer gen.Close()
+	var sending *outboundCampaign
+	if o.outbound > 0 {
+		fmt.Fprintf(e.Stderr, "loadgen: queueing %d outbound messages\n", o.outbound)
+		if sending, err = queueOutbound(ctx, dsn, o.outbound); err != nil {
+			return err
+		}
+		defer sending.close()
+	}
 	ours, err := measure(ctx, e, "tawasul", gen, loads, o.warmup)
 	if err != nil {
 		return err
+	}
+	if sending != nil {
+		progress, err := sending.progress(ctx)
+		if err != nil {
+			return err
+		}
+		setup += "; " + progress
 	}
 
 	w := e.Stdout

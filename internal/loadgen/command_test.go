@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,11 +92,20 @@ func TestSelfContained(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 
 	environ := append(os.Environ(), runAsTawasul+"=1", "TMPDIR="+tmp)
-	code, out, errs := runLoadgen(t, environ, append([]string{"sms"}, smokeArgs...)...)
+	code, out, errs := runLoadgen(t, environ, append([]string{"sms", "--outbound", "30"}, smokeArgs...)...)
 	if code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	checkTable(t, out, 40)
+	// --outbound 30: the simulator sends them while Tawasul is measured.
+	m := regexp.MustCompile(`(\d+) of 30 queued outbound messages were sent .*, (\d+) still pending`).FindStringSubmatch(out)
+	if m == nil {
+		t.Errorf("no line on the queued outbound messages:\n%s", out)
+	} else if sent, _ := strconv.Atoi(m[1]); sent > 30 {
+		t.Errorf("%d of 30 messages reported sent", sent)
+	} else if pending, _ := strconv.Atoi(m[2]); sent+pending > 30 {
+		t.Errorf("%d sent and %d pending of 30", sent, pending)
+	}
 	left, err := os.ReadDir(tmp)
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +183,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"sms", "--duration", "0s"}, 2}, // and no --requests
 		{[]string{"sms", "extra"}, 2},
 		{[]string{"sms", "--db-conns", "2"}, 2}, // below TAWASUL_DB_MAX_CONNS's minimum
+		{[]string{"sms", "--outbound", "-1"}, 2},
+		{[]string{"sms", "--url", "http://127.0.0.1:1", "--auth-token", "x", "--outbound", "5"}, 2}, // could send real SMS
 	}
 	for _, tt := range tests {
 		if code, _, errs := runLoadgen(t, nil, tt.args...); code != tt.code {
