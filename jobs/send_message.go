@@ -173,9 +173,7 @@ func (w *SendMessageWorker) address(m *postgres.Outbound) (twiliorest.Message, e
 
 // stored records Twilio's SID for message id (and any early status).
 func (w *SendMessageWorker) stored(ctx context.Context, id int64, sent *twiliorest.Sent) error {
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-		return postgres.New(tx).MessageSent(ctx, id, sent.SID, sent.Status)
-	})
+	return postgres.New(w.pool).MessageSent(ctx, id, sent.SID, sent.Status)
 }
 
 // failed handles an error from Twilio: retry it, or end the message for

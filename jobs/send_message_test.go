@@ -337,15 +337,11 @@ func TestStatusCallbackBeforeSIDIsStored(t *testing.T) {
 		if st == "undelivered" {
 			c = &code
 		}
-		if err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-			return postgres.New(tx).MessageStatusCallback(ctx, sid, st, c)
-		}); err != nil {
+		if err := postgres.New(f.pool).MessageStatusCallback(ctx, sid, st, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		return postgres.New(tx).MessageSent(ctx, m.ID, sid, "queued")
-	}); err != nil {
+	if err := postgres.New(f.pool).MessageSent(ctx, m.ID, sid, "queued"); err != nil {
 		t.Fatal(err)
 	}
 	got := f.message(t, m.ID)
@@ -369,13 +365,65 @@ func TestStatusCallback21610OptsOut(t *testing.T) {
 	}
 	sid := *f.message(t, m.ID).TwilioSID
 	code := 21610
-	if err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		return postgres.New(tx).MessageStatusCallback(ctx, sid, "failed", &code)
-	}); err != nil {
+	if err := postgres.New(f.pool).MessageStatusCallback(ctx, sid, "failed", &code); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.message(t, m.ID); !got.OptedOut || got.Status != "failed" {
 		t.Fatalf("after a 21610 callback: opted out %v status %q", got.OptedOut, got.Status)
+	}
+}
+
+// TestStatusCallback21610BeforeSIDIsStored: a 21610 that beats the SID
+// opts the resident out when the SID is stored.
+func TestStatusCallback21610BeforeSIDIsStored(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	ctx := context.Background()
+	m := f.queue(t, "+966551310002", tawasul.ChannelSMS, "x")
+	sid := twiliofake.NewSID("SM")
+	code := 21610
+	if err := postgres.New(f.pool).MessageStatusCallback(ctx, sid, "failed", &code); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.message(t, m.ID); got.OptedOut {
+		t.Fatal("opted out before the SID was known to be theirs")
+	}
+	if err := postgres.New(f.pool).MessageSent(ctx, m.ID, sid, "queued"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.message(t, m.ID); !got.OptedOut || got.Status != "failed" || got.ErrorCode == nil || *got.ErrorCode != 21610 {
+		t.Fatalf("after the held 21610: opted out %v status %q code %v", got.OptedOut, got.Status, got.ErrorCode)
+	}
+}
+
+// TestMessageSentStatus: storing the SID sets Twilio's status, "queued"
+// when Twilio gave none, and never takes a message out of a final status.
+func TestMessageSentStatus(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	ctx := context.Background()
+	st := postgres.New(f.pool)
+	tests := []struct {
+		name, before, twilio, want string
+	}{
+		{"no status from Twilio", "pending", "", "queued"},
+		{"Twilio's status", "pending", "accepted", "accepted"},
+		{"failed meanwhile", "failed", "queued", "failed"},
+		{"canceled meanwhile", "canceled", "queued", "canceled"},
+	}
+	for i, tt := range tests {
+		m := f.queue(t, fmt.Sprintf("+96655135000%d", i), tawasul.ChannelSMS, "x")
+		if _, err := f.pool.Exec(ctx, `UPDATE messages SET status = $2 WHERE id = $1`, m.ID, tt.before); err != nil {
+			t.Fatal(err)
+		}
+		sid := twiliofake.NewSID("SM")
+		if err := st.MessageSent(ctx, m.ID, sid, tt.twilio); err != nil {
+			t.Fatal(err)
+		}
+		got := f.message(t, m.ID)
+		if got.Status != tt.want || got.TwilioSID == nil || *got.TwilioSID != sid {
+			t.Errorf("%s: status %q SID %v, want %q and the SID", tt.name, got.Status, got.TwilioSID, tt.want)
+		}
 	}
 }
 
@@ -462,15 +510,11 @@ func TestStatusCallbackRacesSIDStore(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			errs <- pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-				return postgres.New(tx).MessageStatusCallback(ctx, sids[i], "delivered", nil)
-			})
+			errs <- postgres.New(f.pool).MessageStatusCallback(ctx, sids[i], "delivered", nil)
 		}()
 		go func() {
 			defer wg.Done()
-			errs <- pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-				return postgres.New(tx).MessageSent(ctx, ids[i], sids[i], "queued")
-			})
+			errs <- postgres.New(f.pool).MessageSent(ctx, ids[i], sids[i], "queued")
 		}()
 	}
 	wg.Wait()

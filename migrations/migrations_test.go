@@ -84,3 +84,27 @@ func TestConcurrentUp(t *testing.T) {
 		t.Errorf("departments after concurrent Up = %d, %v; want 10 (each migration applied once)", n, err)
 	}
 }
+
+// TestDownThenUp undoes every migration, newest first, and applies them
+// all again: each Down must really undo its Up, or the second Up fails.
+func TestDownThenUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := migrations.NewProvider(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("after DownTo(0): %d tables left (%v), want none", tables, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+}

@@ -106,83 +106,28 @@ func (s *Store) MessageAttempt(ctx context.Context, id int64) error {
 	return nil
 }
 
-// lockSID serialises, per SID, storing a SID with receiving a status
-// callback for it, so a callback that arrives before the SID is stored is
-// never lost. Call it inside a transaction.
-func (s *Store) lockSID(ctx context.Context, sid string) error {
-	_, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('twilio_sid:' || $1, 0))`, sid)
-	return err
-}
-
 // MessageSent stores the SID and status Twilio returned for outbound message
-// id, then applies any status callback that arrived for that SID first. Run
-// it in a transaction.
+// id (unless it already has a SID), then applies any status callback that
+// arrived for that SID first. It is one statement (message_sent, migration
+// 00010), serialised per SID with MessageStatusCallback by an advisory lock,
+// so it needs no transaction of its own.
 func (s *Store) MessageSent(ctx context.Context, id int64, sid, status string) error {
-	if err := s.lockSID(ctx, sid); err != nil {
+	if _, err := s.db.Exec(ctx, `SELECT message_sent($1, $2, $3)`, id, sid, status); err != nil {
 		return fmt.Errorf("postgres: message sent: %w", err)
-	}
-	if status == "" {
-		status = "queued"
-	}
-	_, err := s.db.Exec(ctx, `UPDATE messages SET twilio_sid = $2, status = $3, sent_at = now(), updated_at = now()
-		WHERE id = $1 AND twilio_sid IS NULL`, id, sid, status)
-	if err != nil {
-		return fmt.Errorf("postgres: message sent: %w", err)
-	}
-	var early string
-	var code *int
-	err = s.db.QueryRow(ctx, `DELETE FROM message_status_early WHERE twilio_sid = $1 RETURNING status, error_code`, sid).
-		Scan(&early, &code)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("postgres: message sent: early status: %w", err)
-	}
-	if _, err := s.MessageAdvanceStatus(ctx, sid, early, code); err != nil {
-		return err
-	}
-	return s.optOutOnUnsubscribed(ctx, sid, code)
-}
-
-// optOutOnUnsubscribed opts out the recipient of message sid when Twilio
-// reported error 21610 (they replied STOP to the carrier or Twilio).
-func (s *Store) optOutOnUnsubscribed(ctx context.Context, sid string, code *int) error {
-	if code == nil || *code != 21610 {
-		return nil
-	}
-	_, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = coalesce(opted_out_at, now())
-		WHERE id = (SELECT contact_id FROM messages WHERE twilio_sid = $1)`, sid)
-	if err != nil {
-		return fmt.Errorf("postgres: opt out on 21610: %w", err)
 	}
 	return nil
 }
 
-// MessageStatusCallback applies a delivery status callback for sid: to its
-// outbound message when one carries the SID, otherwise it is kept (the most
-// advanced status wins) until MessageSent stores the SID. Run it in a
-// transaction.
+// MessageStatusCallback applies a delivery status callback for sid: the
+// outbound message carrying sid moves to status (with errorCode, if any)
+// only if that is a step forward (queued → sent → delivered; failed and
+// undelivered are final), so late, repeated and out-of-order callbacks
+// change nothing; error 21610 opts the recipient out. When no message
+// carries sid yet, the most advanced status is held until MessageSent
+// stores it. One statement (message_status_callback, migration 00010).
 func (s *Store) MessageStatusCallback(ctx context.Context, sid, status string, errorCode *int) error {
-	if err := s.lockSID(ctx, sid); err != nil {
+	if _, err := s.db.Exec(ctx, `SELECT message_status_callback($1, $2, $3)`, sid, status, errorCode); err != nil {
 		return fmt.Errorf("postgres: status callback: %w", err)
-	}
-	known, err := s.MessageSIDKnown(ctx, sid)
-	if err != nil {
-		return err
-	}
-	if known {
-		if _, err := s.MessageAdvanceStatus(ctx, sid, status, errorCode); err != nil {
-			return err
-		}
-		return s.optOutOnUnsubscribed(ctx, sid, errorCode)
-	}
-	q := fmt.Sprintf(`INSERT INTO message_status_early AS e (twilio_sid, status, error_code) VALUES ($1, $2, $3)
-		ON CONFLICT (twilio_sid) DO UPDATE SET status = EXCLUDED.status, error_code = EXCLUDED.error_code
-		WHERE %s < %s AND %s < 9`,
-		fmt.Sprintf(statusRank, "e.status"), fmt.Sprintf(statusRank, "EXCLUDED.status"), fmt.Sprintf(statusRank, "e.status"))
-	if _, err := s.db.Exec(ctx, q, sid, status, errorCode); err != nil {
-		return fmt.Errorf("postgres: status callback: early: %w", err)
 	}
 	return nil
 }

@@ -8,11 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
 
-	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
 )
 
@@ -104,10 +102,7 @@ func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
 	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil {
 		code = &c
 	}
-	err := pgx.BeginFunc(r.Context(), s.Pool, func(tx pgx.Tx) error {
-		return postgres.New(tx).MessageStatusCallback(r.Context(), sid, status, code)
-	})
-	if err != nil {
+	if err := s.Store.MessageStatusCallback(r.Context(), sid, status, code); err != nil {
 		s.Logger.Error("status callback not stored", "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
