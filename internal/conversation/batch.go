@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -15,21 +16,27 @@ import (
 	"tawasul/internal/sms"
 )
 
-// Group commit. Most inbound messages take the common path: stored and filed
-// as detail or as a new submission. Webhooks on that path that arrive
-// together are filed in one transaction with one statement
-// (Store.InboundBatch), instead of a transaction each: on a busy number that
-// saves most of the per-transaction cost (docs/benchmarks.md). Nothing
-// waits for a batch to fill: a message is filed as soon as one of
-// batchFlights filers is free, with whatever else has queued meanwhile.
+// Group commit. Every inbound message joins one queue, and batchFlights
+// filers take batches from it. Most messages take the common path: stored
+// and filed as detail or as a new submission. Those in a batch are filed in
+// one transaction with one statement (Store.InboundBatch), instead of a
+// transaction each: on a busy number that saves most of the
+// per-transaction cost (docs/benchmarks.md). Nothing waits for a batch to
+// fill: a message is filed as soon as a filer is free, with whatever else
+// has queued meanwhile.
 //
-// A filer skips the messages of a phone number that a batch being filed
-// already holds; they wait in the queue for the next batch. So one
-// resident's messages are filed in the order they arrived, and two batches
-// never hold the same contact, so they never wait on each other. A message
-// the batch could not take (the batch failed, or the contact has a
-// question open) is handled on its own by the filer, in order, before the
-// filer lets go of its phone number.
+// One resident's messages are acted on in the order they arrived:
+//   - A filer skips the messages of a phone number that the other filer's
+//     batch holds; they wait in the queue for the next batch. So two
+//     batches never hold the same contact, and never wait on each other.
+//   - A keyword (STOP, HELP…) is handled on its own, after the batch
+//     commits; a batch takes it only as its resident's first message in
+//     the batch, and nothing of that resident after it.
+//   - A message the batch could not take (the batch failed, or the contact
+//     has a question open) is handled on its own too.
+//
+// The filer handles those, in order, before it lets go of their phone
+// numbers, so nothing the same resident sends later can overtake them.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; one that a new
@@ -62,29 +69,30 @@ type batcher struct {
 }
 
 type batchItem struct {
-	ctx  context.Context // the webhook's: its deadline bounds the batch's
-	msg  *sms.Inbound
-	lang string // detected in msg's text; "" when it tells nothing
-	in   postgres.InboundItem
-	done chan struct{} // closed when res or err is set
-	res  *Result
-	err  error
+	ctx     context.Context // the webhook's: its deadline bounds the batch's
+	msg     *sms.Inbound
+	lang    string      // detected in msg's text; "" when it tells nothing
+	keyword sms.Keyword // handled alone unless NoKeyword
+	in      postgres.InboundItem
+	done    chan struct{} // closed when res or err is set
+	res     *Result
+	err     error
 }
 
-func newBatchItem(ctx context.Context, msg *sms.Inbound, lang string) *batchItem {
-	return &batchItem{ctx: ctx, msg: msg, lang: lang, done: make(chan struct{}),
+func newBatchItem(ctx context.Context, msg *sms.Inbound, lang string, keyword sms.Keyword) *batchItem {
+	return &batchItem{ctx: ctx, msg: msg, lang: lang, keyword: keyword, done: make(chan struct{}),
 		in: postgres.InboundItem{Phone: msg.From, Language: lang, SID: msg.MessageSID, Channel: msg.Channel,
 			Body: msg.Body, Kind: sms.ClassifyKind(msg.Body)}}
 }
 
-// fileBatched handles msg (with no keyword; lang detected in its text) with
-// the messages queued beside it, and returns what HandleInbound returns,
-// once the transaction that stored it has committed. An error means it was
-// not stored. If ctx ends while the message is still queued, it is taken
-// out and ctx's error returned; once a filer has it, fileBatched waits for
-// the filer, which may store it.
-func (e *Engine) fileBatched(ctx context.Context, msg *sms.Inbound, lang string) (*Result, error) {
-	it := newBatchItem(ctx, msg, lang)
+// fileQueued queues msg (lang detected in its text, holding keyword) for
+// the filers and returns what HandleInbound returns, once the transaction
+// that stored it has committed. An error means it was not stored. If ctx
+// ends while the message is still queued, it is taken out and ctx's error
+// returned; once a filer has it, fileQueued waits for the filer, which may
+// store it.
+func (e *Engine) fileQueued(ctx context.Context, msg *sms.Inbound, lang string, keyword sms.Keyword) (*Result, error) {
+	it := newBatchItem(ctx, msg, lang, keyword)
 	b := &e.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, it)
@@ -110,8 +118,10 @@ func (e *Engine) fileBatched(ctx context.Context, msg *sms.Inbound, lang string)
 
 // fileQueue files batches until the queue holds nothing it may take: a
 // batch is the oldest messages (batchMax at most) whose phone numbers no
-// other batch is filing. The filer of that other batch takes the skipped
-// messages when it comes back to the queue.
+// other batch is filing, and for each phone number, its messages up to
+// and including its first keyword, or before it if the batch already holds
+// one of that resident's messages. Skipped messages wait for the next
+// batch, this filer's or the other's.
 func (e *Engine) fileQueue() {
 	b := &e.batch
 	for {
@@ -120,13 +130,21 @@ func (e *Engine) fileQueue() {
 			b.filing = make(map[string]bool)
 		}
 		var batch []*batchItem
-		mine := map[string]bool{}
+		mine := map[string]bool{} // phone numbers in batch
+		full := map[string]bool{} // phone numbers whose later messages wait
 		b.queue = slices.DeleteFunc(b.queue, func(it *batchItem) bool {
-			if len(batch) == batchMax || (b.filing[it.in.Phone] && !mine[it.in.Phone]) {
+			p := it.in.Phone
+			switch {
+			case len(batch) == batchMax || full[p] || (b.filing[p] && !mine[p]):
 				return false
+			case it.keyword != sms.NoKeyword:
+				full[p] = true
+				if mine[p] {
+					return false
+				}
 			}
 			batch = append(batch, it)
-			mine[it.in.Phone] = true
+			mine[p] = true
 			return true
 		})
 		if len(batch) == 0 {
@@ -138,13 +156,36 @@ func (e *Engine) fileQueue() {
 			b.filing[p] = true
 		}
 		b.mu.Unlock()
-		e.fileBatch(batch)
+		e.fileBatchSafe(batch)
 		b.mu.Lock()
 		for p := range mine {
 			delete(b.filing, p)
 		}
 		b.mu.Unlock()
 	}
+}
+
+// fileBatchSafe runs fileBatch. Filers run outside any request's panic
+// recovery: if filing panics, every message of batch not yet answered gets
+// an error (its webhook answers 503, so Twilio tries again) and the filer
+// goes on with the queue.
+func (e *Engine) fileBatchSafe(batch []*batchItem) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		err := fmt.Errorf("filing panicked: %v", r)
+		for _, it := range batch {
+			select {
+			case <-it.done:
+			default:
+				it.res, it.err = nil, err
+				close(it.done)
+			}
+		}
+	}()
+	e.fileBatch(batch)
 }
 
 // fileBatch files batch in one transaction and hands each item its
@@ -185,6 +226,28 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	// Contacts are locked in phone order (one resident's messages keep
 	// their order), as a second guard against waiting in a cycle.
 	slices.SortStableFunc(live, func(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) })
+	var keywords []*batchItem // the only message of their resident in the batch
+	live = slices.DeleteFunc(live, func(it *batchItem) bool {
+		if it.keyword != sms.NoKeyword {
+			keywords = append(keywords, it)
+			return true
+		}
+		return false
+	})
+	e.fileCommon(ctx, live)
+	for _, it := range keywords {
+		it.res, it.err = e.handleAlone(it.ctx, it.msg, it.lang, it.keyword)
+		close(it.done)
+	}
+}
+
+// fileCommon files live (no keywords; sorted by phone number, each
+// resident's messages in arrival order) in one transaction, or each on its
+// own when the transaction fails or a contact has a question open.
+func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
+	if len(live) == 0 {
+		return
+	}
 	items := make([]postgres.InboundItem, len(live))
 	for i, it := range live {
 		items[i] = it.in

@@ -14,6 +14,7 @@ import (
 
 	"tawasul/internal/dbtest"
 	"tawasul/internal/i18n"
+	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
 	"tawasul/internal/tawasul"
 )
@@ -45,7 +46,7 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 	var batch []*batchItem
 	for i, n := range []int{9, 3, 7, 1, 8, 2, 3, 5} { // 3 twice: detail on the same submission
 		it := newBatchItem(ctx, &sms.Inbound{From: fmt.Sprintf("+96650000000%d", n), MessageSID: fmt.Sprintf("SM%d", i),
-			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i)}, "ar")
+			Channel: tawasul.ChannelSMS, Body: fmt.Sprintf("بلاغ %d", i)}, "ar", sms.NoKeyword)
 		switch i {
 		case 5:
 			it.ctx = gone
@@ -98,8 +99,8 @@ func TestFileBatchedConcurrently(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			var err error
-			res[i], err = e.fileBatched(ctx, &sms.Inbound{From: fmt.Sprintf("+9665%08d", n-i), MessageSID: fmt.Sprintf("SM%d", i),
-				Channel: tawasul.ChannelSMS, Body: "انقطاع المياه"}, "ar")
+			res[i], err = e.HandleInbound(ctx, &sms.Inbound{From: fmt.Sprintf("+9665%08d", n-i), MessageSID: fmt.Sprintf("SM%d", i),
+				Channel: tawasul.ChannelSMS, Body: "انقطاع المياه"})
 			if err != nil {
 				t.Error(err)
 				res[i] = &Result{}
@@ -170,7 +171,7 @@ func countInbound(t *testing.T, e *Engine) int {
 func holdContact(t *testing.T, e *Engine, phone string) (release func()) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1)`, phone); err != nil {
+	if _, err := e.Pool.Exec(ctx, `INSERT INTO contacts (phone) VALUES ($1) ON CONFLICT (phone) DO NOTHING`, phone); err != nil {
 		t.Fatal(err)
 	}
 	lock, err := e.Pool.Begin(ctx)
@@ -193,11 +194,12 @@ type answer struct {
 	err error
 }
 
-// send hands a message to the filers and answers on the channel returned.
+// send hands a message to the engine, as the webhook does, and answers on
+// the channel returned.
 func send(e *Engine, ctx context.Context, phone, sid, body string) chan answer {
 	c := make(chan answer, 1)
 	go func() {
-		res, err := e.fileBatched(ctx, &sms.Inbound{From: phone, MessageSID: sid, Channel: tawasul.ChannelSMS, Body: body}, "ar")
+		res, err := e.HandleInbound(ctx, &sms.Inbound{From: phone, MessageSID: sid, Channel: tawasul.ChannelSMS, Body: body})
 		if res == nil {
 			res = &Result{}
 		}
@@ -316,4 +318,130 @@ func TestBatchFailureKeepsOrder(t *testing.T) {
 	if body := submissionBody(t, e, a1.res.Reference); body != "الأول\nالثاني" {
 		t.Errorf("submission body %q: messages out of order", body)
 	}
+}
+
+// storedOrder lists the SIDs of the inbound messages in the order they
+// were stored.
+func storedOrder(t *testing.T, e *Engine) []string {
+	t.Helper()
+	rows, _ := e.Pool.Query(context.Background(), `SELECT twilio_sid FROM messages WHERE direction = 'inbound' ORDER BY id`)
+	sids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sids
+}
+
+// TestKeywordWaitsItsTurn: a STOP sent after two messages still queued
+// behind a waiting batch is acted on after them (both are filed and
+// answered, then the resident is opted out), and a message sent after the
+// STOP is filed after it, with no answer.
+func TestKeywordWaitsItsTurn(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const held = "+966500000001"
+	release := holdContact(t, e, held)
+	first := send(e, ctx, held, "SM1", "الأول")
+	waitFor(t, "the batch with SM1 to wait on the lock", lockWaiters(e, 1))
+	second := send(e, ctx, held, "SM2", "الثاني")
+	waitFor(t, "SM2 to stay queued", queued(e, 1))
+	stop := send(e, ctx, held, "SM3", "STOP")
+	waitFor(t, "STOP to stay queued", queued(e, 2))
+	after := send(e, ctx, held, "SM4", "بعد الإيقاف")
+	waitFor(t, "SM4 to stay queued", queued(e, 3))
+	release()
+	a1, a2, a3, a4 := <-first, <-second, <-stop, <-after
+	if a1.err != nil || a2.err != nil || a3.err != nil || a4.err != nil {
+		t.Fatalf("answers: %+v, %+v, %+v, %+v", a1, a2, a3, a4)
+	}
+	if a4.res.Reply != "" {
+		t.Errorf("SM4, sent after STOP, was answered %q", a4.res.Reply)
+	}
+	if a2.res.Reference != a1.res.Reference || !strings.Contains(a2.res.Reply, a1.res.Reference) {
+		t.Errorf("SM2, sent before STOP, answered %+v, want detail on %s", a2.res, a1.res.Reference)
+	}
+	if a3.res.Reply == "" {
+		t.Error("STOP got no confirmation")
+	}
+	if got := storedOrder(t, e); !slices.Equal(got, []string{"SM1", "SM2", "SM3", "SM4"}) {
+		t.Errorf("stored %v, want SM1, SM2, SM3, SM4", got)
+	}
+}
+
+// TestPromptAnswerBeforeLaterStop: a resident with a rating question open
+// answers it and then sends STOP. The answer is recorded as the rating (not
+// filed as a new complaint) and the STOP is acted on after it.
+func TestPromptAnswerBeforeLaterStop(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const held = "+966500000001"
+	var contactID int64
+	if err := e.Pool.QueryRow(ctx, `INSERT INTO contacts (phone) VALUES ($1) RETURNING id`, held).Scan(&contactID); err != nil {
+		t.Fatal(err)
+	}
+	p := &tawasul.Prompt{ContactID: contactID, Kind: "rating", Token: newPromptToken(), ExpiresAt: e.now().Add(time.Hour)}
+	if err := postgres.New(e.Pool).PromptInsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	release := holdContact(t, e, held)
+	rating := send(e, ctx, held, "SM1", "٥")
+	waitFor(t, "the batch with the rating to wait on the lock", lockWaiters(e, 1))
+	stop := send(e, ctx, held, "SM2", "STOP")
+	waitFor(t, "STOP to stay queued", queued(e, 1))
+	release()
+	if a := <-rating; a.err != nil || a.res.Reference != "" {
+		t.Errorf("the rating: %+v, want it taken as the answer, not filed", a)
+	}
+	if a := <-stop; a.err != nil || a.res.Reply == "" {
+		t.Errorf("STOP: %+v", a)
+	}
+	var answer string
+	if err := e.Pool.QueryRow(ctx, `SELECT coalesce(answer::text, '') FROM prompts WHERE id = $1`, p.ID).Scan(&answer); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(answer, "opted_out") || !strings.Contains(answer, "5") {
+		t.Errorf("prompt answer %s, want the rating 5", answer)
+	}
+	var subs int
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM submissions`).Scan(&subs); err != nil || subs != 0 {
+		t.Errorf("%d submissions (%v), want none: the rating became a complaint", subs, err)
+	}
+}
+
+// boom is a prompt kind whose answers panic when recorded.
+type boom struct{ Rating }
+
+func (boom) Record(context.Context, *postgres.Store, *tawasul.Prompt, string) error { panic("boom") }
+
+// TestFilerSurvivesPanic: a panic while filing (here in a prompt kind's
+// Record) fails that message's webhook, not the process, and the filers
+// go on filing other residents' messages.
+func TestFilerSurvivesPanic(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	e.Kinds = map[string]PromptKind{"boom": boom{}}
+	ctx := context.Background()
+	var contactID int64
+	if err := e.Pool.QueryRow(ctx, `INSERT INTO contacts (phone) VALUES ('+966500000001') RETURNING id`).Scan(&contactID); err != nil {
+		t.Fatal(err)
+	}
+	p := &tawasul.Prompt{ContactID: contactID, Kind: "boom", Token: newPromptToken(), ExpiresAt: e.now().Add(time.Hour)}
+	if err := postgres.New(e.Pool).PromptInsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-send(e, ctx, "+966500000001", "SM1", "٥"); a.err == nil || !strings.Contains(a.err.Error(), "panicked") {
+		t.Errorf("the message whose filing panicked: %+v, want an error", a)
+	}
+	for i := range 3 {
+		if a := <-send(e, ctx, fmt.Sprintf("+96650000001%d", i), fmt.Sprintf("SM2%d", i), "بلاغ"); a.err != nil || a.res.Reference == "" {
+			t.Errorf("another resident's message after the panic: %+v", a)
+		}
+	}
+	waitFor(t, "the filers to let go of every phone number", func() bool {
+		e.batch.mu.Lock()
+		defer e.batch.mu.Unlock()
+		return len(e.batch.filing) == 0 && e.batch.running == 0
+	})
 }

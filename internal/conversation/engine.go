@@ -56,21 +56,15 @@ func (e *Engine) now() time.Time {
 // (same MessageSid, even concurrently) it changes nothing and returns the
 // same reply. Errors mean nothing was stored.
 //
-// A message with no keyword goes to the filers (batch.go), which file it
-// with the others that arrive at the same time, in one transaction; the
-// rest are handled on their own.
+// Every message goes to the filers (batch.go), which keep each resident's
+// messages in the order they arrived. One with no keyword is filed with the
+// others that arrive at the same time, in one transaction; a keyword is
+// handled on its own.
 func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, error) {
 	// The language of what residents write becomes their preference; a
 	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
 	lang := sms.DetectLanguage(in.Body, "")
-	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
-	var res *Result
-	var err error
-	if keyword == sms.NoKeyword {
-		res, err = e.fileBatched(ctx, in, lang)
-	} else {
-		res, err = e.handleAlone(ctx, in, lang, keyword)
-	}
+	res, err := e.fileQueued(ctx, in, lang, sms.ClassifyKeyword(in.Body, in.OptOutType))
 	if err != nil {
 		return nil, fmt.Errorf("conversation: %w", err)
 	}

@@ -52,11 +52,16 @@ func ParseInbound(form url.Values) (*Inbound, error) {
 	if n := form.Get("NumMedia"); n != "" {
 		fmt.Sscanf(n, "%d", &in.NumMedia)
 	}
-	if len(in.Body) > 1600*4 {
+	if len(in.Body) > maxBodyBytes {
 		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "Body too long")
 	}
 	return in, nil
 }
+
+// maxBodyBytes bounds Body: a WhatsApp message holds up to 4,096
+// characters (an SMS, 1,600), each at most 4 bytes of UTF-8. Twilio sends
+// nothing longer.
+const maxBodyBytes = 4096 * 4
 
 // splitChannel strips a "whatsapp:" prefix and says which channel it was.
 func splitChannel(addr string) (string, tawasul.Channel) {
@@ -150,10 +155,14 @@ var kindWords = func() map[string]tawasul.Kind {
 
 // ClassifyKind returns the kind set by the message's first word (اقتراح,
 // suggestion, شكوى, complaint, استفسار, inquiry, فكرة, idea, شكر, praise),
-// or complaint.
+// or complaint. Words end at any space (a line break, a tab) or
+// punctuation (":", "،", "-").
 func ClassifyKind(body string) tawasul.Kind {
-	first, _, _ := strings.Cut(strings.TrimSpace(body), " ")
-	first, _, _ = strings.Cut(first, ":")
+	sep := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }
+	first := strings.TrimLeftFunc(body, sep)
+	if i := strings.IndexFunc(first, sep); i >= 0 {
+		first = first[:i]
+	}
 	if k, ok := kindWords[arabic.Keyword(first)]; ok {
 		return k
 	}

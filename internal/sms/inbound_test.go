@@ -17,10 +17,16 @@ func TestParseInbound(t *testing.T) {
 	if in.From != "+966551234567" || in.Channel != tawasul.ChannelWhatsApp || in.MessageSID != sid {
 		t.Errorf("got %+v", in)
 	}
+	// The longest WhatsApp message, 4,096 Arabic letters with emoji, is kept whole.
+	long := strings.Repeat("ش", 4000) + strings.Repeat("👍", 96)
+	if in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+966551234567"}, "Body": {long}}); err != nil || in.Body != long {
+		t.Errorf("a 4,096-character WhatsApp message: %v", err)
+	}
 	for name, form := range map[string]url.Values{
 		"no sid":    {"From": {"+966551234567"}},
 		"short sid": {"MessageSid": {"SM123"}, "From": {"+966551234567"}},
 		"bad from":  {"MessageSid": {sid}, "From": {"hello"}},
+		"too long":  {"MessageSid": {sid}, "From": {"+966551234567"}, "Body": {strings.Repeat("a", maxBodyBytes+1)}},
 	} {
 		if _, err := ParseInbound(form); tawasul.ErrorCode(err) != tawasul.EINVALID {
 			t.Errorf("%s: %v, want EINVALID", name, err)
@@ -43,6 +49,10 @@ func TestClassify(t *testing.T) {
 		"اقتراح: تشجير الشارع": tawasul.KindSuggestion, "فكرة تطبيق للبلدية": tawasul.KindIdea,
 		"شكرا على سرعة الاستجابة": tawasul.KindPraise, "استفسار عن رخصة بناء": tawasul.KindInquiry,
 		"Suggestion: more benches": tawasul.KindSuggestion, "حفرة": tawasul.KindComplaint,
+		"اقتراح\nوضع مطبات": tawasul.KindSuggestion, "Suggestion\nadd bumps": tawasul.KindSuggestion,
+		"اقتراح\tمطبات": tawasul.KindSuggestion, "اقتراح،وضع مطبات": tawasul.KindSuggestion,
+		"شكراً، وصل الفريق": tawasul.KindPraise, "- فكرة: حديقة": tawasul.KindIdea, "\u200fاستفسار عن رخصة": tawasul.KindInquiry,
+		"اقتراحات كثيرة": tawasul.KindComplaint, "": tawasul.KindComplaint,
 	}
 	for body, want := range kinds {
 		if got := ClassifyKind(body); got != want {
