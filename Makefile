@@ -40,6 +40,11 @@ db-stop: ## Stop the private development PostgreSQL
 	$(GO) run ./cmd/tawasul devdb stop
 
 clean-testdb: ## Stop and delete the shared test cluster (it is recreated by the next test run)
-	-d=$${TMPDIR:-/tmp}/tawasul-test-pg-$$(id -u)/cluster; [ -f $$d/postmaster.pid ] && \
-		{ if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- pg_ctl stop -m fast -D $$d; else pg_ctl stop -m fast -D $$d; fi; }
-	rm -rf $${TMPDIR:-/tmp}/tawasul-test-pg-$$(id -u)
+	@d=$${TMPDIR:-/tmp}/tawasul-test-pg-$$(id -u); \
+	bin=$${PG_BINDIR:-$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}; \
+	if [ -f $$d/cluster/postmaster.pid ]; then \
+		if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- $$bin/pg_ctl stop -m fast -D $$d/cluster; \
+		else $$bin/pg_ctl stop -m fast -D $$d/cluster; fi || \
+		{ echo "could not stop the test cluster in $$d/cluster; left it in place"; exit 1; }; \
+	fi; \
+	rm -rf $$d

@@ -3,8 +3,10 @@ package app
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,9 +35,13 @@ func withStore(ctx context.Context, e *Env, f func(*postgres.Store) error) error
 }
 
 func runMigrate(ctx context.Context, e *Env, args []string) error {
-	fs := flagSet(e, "migrate [status]", "Applies pending migrations (Tawasul's and River's). Safe to run from several instances at once.\n`tawasul migrate status` lists each migration and whether it is applied.")
+	fs := flagSet(e, "migrate [status]", "Applies pending migrations (Tawasul's and River's). Safe to run from several instances at once.\n\"tawasul migrate status\" says whether any migration is pending, and applies none.")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 1 && fs.Arg(0) != "status") {
+		fs.Usage()
+		return errUsage
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
@@ -81,12 +87,8 @@ Roles: admin, supervisor, agent, moderator, coordinator, department (department 
 	name := fs.String("name", "", "the user's full name (add)")
 	role := fs.String("role", "", "comma-separated roles (add)")
 	dept := fs.String("department", "", "department code, for the department role (add)")
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	verb := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	verb, err := parseVerb(fs, args, "add", "list", "set-password", "disable", "enable")
+	if err != nil {
 		return err
 	}
 	passwords := auth.NewPasswords(nil)
@@ -205,12 +207,8 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 	name := fs.String("name", "", "what the token is for (add)")
 	role := fs.String("role", "", "the role the token acts with (add)")
 	id := fs.Int64("id", 0, "token id (revoke)")
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	verb := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	verb, err := parseVerb(fs, args, "add", "list", "revoke")
+	if err != nil {
 		return err
 	}
 	return withStore(ctx, e, func(s *postgres.Store) error {
@@ -263,8 +261,22 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 	})
 }
 
+// parseVerb reads "<verb> [flags]" for a command whose first argument is
+// one of verbs. Help (-h, --help) and an unknown or missing verb are
+// answered here, before the command opens a database.
+func parseVerb(fs *flag.FlagSet, args []string, verbs ...string) (string, error) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
+		if err := parseFlags(fs, args); err != nil {
+			return "", err // flag.ErrHelp after printing the usage, or errUsage
+		}
+		fs.Usage()
+		return "", errUsage
+	}
+	return args[0], parseFlags(fs, args[1:])
+}
+
 func runDevDB(ctx context.Context, e *Env, args []string) error {
-	fs := flagSet(e, "devdb <status|url|stop>", "The private PostgreSQL cluster used when DATABASE_URL is unset (in TAWASUL_DATA_DIR/pg).\n  status  whether it is running\n  url     start it if needed and print its URL (for psql)\n  stop    stop it")
+	fs := flagSet(e, "devdb <status|url|stop>", "The private PostgreSQL cluster used when DATABASE_URL is unset (in TAWASUL_DATA_DIR/pg).\n  status  where its data directory is\n  url     start it if needed and print its URL (for psql)\n  stop    stop it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

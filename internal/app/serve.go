@@ -32,7 +32,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	fs := flagSet(e, "serve [--migrate=true] [--no-workers]",
 		"Runs the web server and, unless --no-workers, the River workers in one process.\nStops cleanly on SIGINT or SIGTERM.")
 	migrate := fs.Bool("migrate", true, "apply pending migrations at start; with false, refuse to start while any are pending")
-	noWorkers := fs.Bool("no-workers", false, "do not work River jobs here (run `tawasul worker` elsewhere); jobs are still enqueued")
+	noWorkers := fs.Bool("no-workers", false, "do not work River jobs here (run \"tawasul worker\" elsewhere); jobs are still enqueued")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

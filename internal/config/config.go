@@ -101,6 +101,15 @@ func Load(environ []string) (*Config, error) {
 		cfg.PublicURLDefaulted = true
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	// "10.0.0.0/8, 172.16.0.0/12" is a natural way to write the list; the
+	// client-IP middleware needs the prefixes bare.
+	proxies := cfg.TrustedProxies[:0]
+	for _, p := range cfg.TrustedProxies {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	cfg.TrustedProxies = proxies
 	if cfg.DBMaxConns == 0 {
 		cfg.DBMaxConns = DefaultDBMaxConns()
 	}
@@ -161,7 +170,7 @@ func (c *Config) Validate() error {
 		bad("TAWASUL_LOG_FORMAT %q must be text or json", c.LogFormat)
 	}
 	for _, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(strings.TrimSpace(p)); err != nil {
+		if _, err := netip.ParsePrefix(p); err != nil {
 			bad("TAWASUL_TRUSTED_PROXIES: %q is not a CIDR prefix such as 10.0.0.0/8", p)
 		}
 	}

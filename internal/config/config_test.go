@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,19 @@ func TestValidationErrorsAreClear(t *testing.T) {
 	}
 	if _, err := Load([]string{"TAWASUL_FOLLOWUP_WINDOW=soon"}); err == nil || !strings.Contains(err.Error(), "FollowupWindow") {
 		t.Errorf("bad duration: %v", err)
+	}
+}
+
+// TestTrustedProxiesWithSpaces: a list written with spaces after the
+// commas (or a trailing comma) gives bare prefixes, which the client-IP
+// middleware needs (it panics on " 172.16.0.0/12").
+func TestTrustedProxiesWithSpaces(t *testing.T) {
+	cfg, err := Load([]string{"TAWASUL_TRUSTED_PROXIES=10.0.0.0/8, 172.16.0.0/12 ,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"10.0.0.0/8", "172.16.0.0/12"}; !slices.Equal(cfg.TrustedProxies, want) {
+		t.Errorf("TrustedProxies = %q, want %q", cfg.TrustedProxies, want)
 	}
 }
 

@@ -108,7 +108,6 @@ func (s *Server) handleDevPhoneThread(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	s.fragment(w, r, http.StatusOK, "devphone", "devphone_thread", p)
 }
 

@@ -5,7 +5,9 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
+	"tawasul/internal/auth"
 	"tawasul/internal/postgres"
 	"tawasul/internal/render"
 	"tawasul/internal/tawasul"
@@ -68,6 +70,7 @@ func (s *Server) handleAlertResolve(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	_ = s.Store.AuditInsert(r.Context(), postgres.AuditEntry{Actor: u.Email, Action: "alert.resolved", Subject: strconv.FormatInt(id, 10)})
+	_ = s.Store.AuditInsert(r.Context(), postgres.AuditEntry{UserID: &u.ID, Actor: auth.ActorUser(u.ID), Action: "alert.resolved",
+		Subject: strconv.FormatInt(id, 10), IP: middleware.GetClientIP(r.Context())})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -192,10 +192,17 @@ func (s *Server) requireRoles(roles []tawasul.Role) func(http.Handler) http.Hand
 			case !u.HasAnyRole(roles...):
 				s.error(w, r, errForbidden)
 			default:
+				noStore(w)
 				next.ServeHTTP(w, r)
 			}
 		})
 	}
+}
+
+// noStore keeps staff pages, which show residents' data, out of shared and
+// browser caches (the back button after sign-out shows nothing).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "private, no-store")
 }
 
 var errForbidden = tawasul.Errorf(tawasul.EFORBIDDEN, "error.forbidden", "your role does not allow this")

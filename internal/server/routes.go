@@ -38,13 +38,16 @@ var (
 	// personalDataRoles may see residents' phone numbers (Role.SeesPersonalData).
 	personalDataRoles    = rolesWhere(tawasul.Role.SeesPersonalData)
 	apiSubmissionReaders = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent, tawasul.RoleModerator}
-	// Phone-keyed API routes: roles that may see personal data (Role.SeesPersonalData).
+	// Phone-keyed API routes: the roles that may see personal data
+	// (Role.SeesPersonalData) except department, whose tokens get 403 on
+	// every API route (tokens carry no department).
 	apiPersonalData = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent}
 )
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
 // and the handler. Middleware order: request ID → client IP → recover →
-// access log → security headers → body limit → language → UTF-8 check; browser pages add
+// access log → security headers → compression → body limit → language →
+// cross-origin (CSRF) check → UTF-8 check; browser pages add
 // sessions; staff pages add the role check; API routes add the token check.
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
@@ -57,6 +60,15 @@ func (s *Server) buildRoutes() http.Handler {
 	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"))
 	r.Use(limitBody(1 << 20))
 	r.Use(s.language)
+	// CSRF: refuse cross-site state changes (Sec-Fetch-Site / Origin checks)
+	// on every route; session cookies are also SameSite=Lax. Twilio webhooks
+	// and API clients send neither header and are authenticated by
+	// signature or token.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, tawasul.Errorf(tawasul.EFORBIDDEN, "error.cross_origin", "cross-origin request refused"))
+	}))
+	r.Use(cop.Handler)
 	r.Use(s.requireUTF8)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
@@ -126,14 +138,7 @@ func (s *Server) buildRoutes() http.Handler {
 			s.mount(r, "/admin/jobs", admins, s.JobsUI)
 		}
 	})
-	// CSRF: refuse cross-site state changes (Sec-Fetch-Site / Origin checks);
-	// session cookies are also SameSite=Lax. Twilio webhooks and API clients
-	// send neither header and are authenticated by signature or token.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, tawasul.Errorf(tawasul.EFORBIDDEN, "error.cross_origin", "cross-origin request refused"))
-	}))
-	return cop.Handler(r)
+	return r
 }
 
 // rolesWhere lists the roles for which keep is true, in display order.

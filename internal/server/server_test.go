@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -308,6 +309,13 @@ func TestCrossOriginPostRejected(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "جاء من موقع آخر") {
 		t.Fatalf("cross-origin POST: %d, want 403 with an explanation", res.StatusCode)
 	}
+	// The refusal is a page like any other: security headers, a request ID.
+	if res.Header.Get("Content-Security-Policy") == "" || res.Header.Get("X-Frame-Options") == "" {
+		t.Errorf("the refusal has no security headers: %v", res.Header)
+	}
+	if !regexp.MustCompile(`رقم الطلب.*[A-Za-z0-9/-]{8,}`).Match(body) {
+		t.Errorf("the refusal does not show its request ID:\n%s", body)
+	}
 	if res, _ := b.get(t, c, "/"); res.StatusCode != http.StatusOK {
 		t.Error("the cross-origin sign-out took effect")
 	}
@@ -466,6 +474,9 @@ func TestRoleMatrix(t *testing.T) {
 			allowed := slices.Contains(r.Roles, role)
 			if allowed && (res.StatusCode == 403 || res.StatusCode == 401 || res.StatusCode == 303) {
 				t.Errorf("%s %s as %s: %d, want allowed", method, path, role, res.StatusCode)
+			}
+			if allowed && !strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
+				t.Errorf("%s %s as %s: Cache-Control %q; staff pages must not be stored", method, path, role, res.Header.Get("Cache-Control"))
 			}
 			if !allowed && res.StatusCode != 403 {
 				t.Errorf("%s %s as %s: %d, want 403", method, path, role, res.StatusCode)

@@ -196,7 +196,6 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Error = s.langOf(r).T(tawasul.ErrorKey(err))
-		noStore(w)
 		s.page(w, r, http.StatusBadRequest, "submissions", p)
 		return
 	}
@@ -204,7 +203,6 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 	items, next, err := s.Store.SubmissionList(r.Context(), f)
 	if tawasul.ErrorCode(err) == tawasul.EINVALID { // a bad cursor
 		p.Error = s.langOf(r).T(tawasul.ErrorKey(err))
-		noStore(w)
 		s.page(w, r, http.StatusBadRequest, "submissions", p)
 		return
 	}
@@ -221,7 +219,6 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 	if f.Cursor != "" {
 		p.FirstURL = listURL(q, "")
 	}
-	noStore(w)
 	s.page(w, r, http.StatusOK, "submissions", p)
 }
 
@@ -290,13 +287,7 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Timeline = append(p.Timeline, row)
 	}
-	noStore(w)
 	s.page(w, r, http.StatusOK, "submission", p)
-}
-
-// noStore keeps pages with residents' data out of shared and browser caches.
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "private, no-store")
 }
 
 // timelineKinds are the timeline event kinds with a catalog label

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
 
+	"tawasul/internal/auth"
 	"tawasul/internal/postgres"
 	"tawasul/internal/tawasul"
 	"tawasul/jobs"
@@ -83,7 +85,8 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 		if err := st.SubmissionEventInsert(r.Context(), d.ID, "message_out", &m.ID, map[string]any{"by": u.ID}); err != nil {
 			return err
 		}
-		return st.AuditInsert(r.Context(), postgres.AuditEntry{Actor: u.Email, Action: "submission.message_queued", Subject: d.Reference})
+		return st.AuditInsert(r.Context(), postgres.AuditEntry{UserID: &u.ID, Actor: auth.ActorUser(u.ID), Action: "submission.message_queued",
+			Subject: d.Reference, IP: middleware.GetClientIP(r.Context())})
 	})
 	if err != nil && !errors.Is(err, postgres.ErrDuplicateKey) { // a second click: queued once already
 		s.error(w, r, err)

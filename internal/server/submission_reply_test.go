@@ -68,6 +68,13 @@ func TestStaffWritesToResident(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 1 {
 		t.Fatalf("%d send_message jobs", n)
 	}
+	// The audit log says which user queued it, by ID (as every staff
+	// action's entry does), from where.
+	if n := b.count(t, `SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.user_id
+		WHERE a.action = 'submission.message_queued' AND a.actor = 'user:' || u.id AND u.email = 'agent@example.gov.sa'
+		AND a.ip <> ''`); n != 1 {
+		t.Errorf("%d audit entries for the queued message by the agent's user ID, want 1", n)
+	}
 	_, page = b.get(t, agent, "/submissions/"+ref)
 	if !strings.Contains(page, "سيصل الفريق خلال ساعتين") || !strings.Contains(page, "أُضيفت الرسالة إلى قائمة الإرسال") {
 		t.Fatal("the timeline does not show the queued message and the confirmation")
