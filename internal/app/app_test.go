@@ -140,3 +140,25 @@ func TestHelp(t *testing.T) {
 		t.Errorf("unknown command exit %d, want 2", code)
 	}
 }
+
+// TestSubcommandHelpNeedsNoDatabase: a command's help, or a verb it does
+// not know, is answered without opening the database (here unreachable).
+func TestSubcommandHelpNeedsNoDatabase(t *testing.T) {
+	environ := []string{"DATABASE_URL=postgres://nobody@127.0.0.1:1/none?connect_timeout=1"}
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"user", "--help"}, 0}, {[]string{"token", "-h"}, 0}, {[]string{"user", "add", "--help"}, 0},
+		{[]string{"user", "bogus"}, 2}, {[]string{"token"}, 2}, {[]string{"migrate", "bogus"}, 2},
+	} {
+		var out, errOut strings.Builder
+		code := Run(context.Background(), &Env{Args: tt.args, Environ: environ, Stdout: &out, Stderr: &errOut})
+		if code != tt.code || !strings.Contains(errOut.String()+out.String(), "Usage: tawasul "+tt.args[0]) {
+			t.Errorf("%v: exit %d, want %d with the usage\n%s%s", tt.args, code, tt.code, out.String(), errOut.String())
+		}
+		if strings.Contains(errOut.String(), "database") {
+			t.Errorf("%v reached for the database:\n%s", tt.args, errOut.String())
+		}
+	}
+}
