@@ -42,9 +42,9 @@ db-stop: ## Stop the private development PostgreSQL
 clean-testdb: ## Stop and delete the shared test cluster (it is recreated by the next test run)
 	@d=$${TMPDIR:-/tmp}/tawasul-test-pg-$$(id -u); \
 	bin=$${PG_BINDIR:-$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}; \
-	if [ -f $$d/cluster/postmaster.pid ]; then \
-		if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- $$bin/pg_ctl stop -m fast -D $$d/cluster; \
-		else $$bin/pg_ctl stop -m fast -D $$d/cluster; fi || \
-		{ echo "could not stop the test cluster in $$d/cluster; left it in place"; exit 1; }; \
+	ctl() { if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- $${bin:+$$bin/}pg_ctl "$$@"; else $${bin:+$$bin/}pg_ctl "$$@"; fi; }; \
+	if [ -f $$d/cluster/postmaster.pid ] && ! ctl stop -m fast -D $$d/cluster; then \
+		ctl status -D $$d/cluster >/dev/null 2>&1; \
+		if [ $$? -ne 3 ]; then echo "could not stop the test cluster in $$d/cluster; left it in place"; exit 1; fi; \
 	fi; \
 	rm -rf $$d

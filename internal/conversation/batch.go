@@ -35,8 +35,9 @@ import (
 //   - A message the batch could not take (the batch failed, or the contact
 //     has a question open) is handled on its own too.
 //
-// The filer handles those, in order, before it lets go of their phone
-// numbers, so nothing the same resident sends later can overtake them.
+// The filer handles those, each resident's in order (different residents'
+// at the same time), before it lets go of their phone numbers, so nothing
+// the same resident sends later can overtake them.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; one that a new
@@ -234,11 +235,13 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 		}
 		return false
 	})
+	// Keywords and the common path hold different residents: they run at
+	// once, and all end before the filer lets go of their phone numbers
+	// (also when fileCommon panics).
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { e.answerEachAlone(keywords) })
 	e.fileCommon(ctx, live)
-	for _, it := range keywords {
-		it.res, it.err = e.handleAlone(it.ctx, it.msg, it.lang, it.keyword)
-		close(it.done)
-	}
 }
 
 // fileCommon files live (no keywords; sorted by phone number, each
@@ -276,10 +279,41 @@ func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
 			alone = append(alone, it)
 		}
 	}
-	for _, it := range alone { // live's order: each resident's in arrival order
-		it.res, it.err = e.handleAlone(it.ctx, it.msg, it.lang, sms.NoKeyword)
-		close(it.done)
+	e.answerEachAlone(alone)
+}
+
+// answerEachAlone handles items (sorted by phone number, each resident's in
+// arrival order) each in a transaction of its own: one resident's in order,
+// different residents' at the same time, so that a slow one holds up only
+// its own resident. It returns when all are answered.
+func (e *Engine) answerEachAlone(items []*batchItem) {
+	var wg sync.WaitGroup
+	for len(items) > 0 {
+		n := 1
+		for n < len(items) && items[n].in.Phone == items[0].in.Phone {
+			n++
+		}
+		run := items[:n]
+		items = items[n:]
+		wg.Go(func() {
+			for _, it := range run {
+				e.answerAlone(it)
+			}
+		})
 	}
+	wg.Wait()
+}
+
+// answerAlone handles it in a transaction of its own and answers its
+// webhook. A panic fails it (503; Twilio tries again), not the process.
+func (e *Engine) answerAlone(it *batchItem) {
+	defer func() {
+		if r := recover(); r != nil {
+			it.res, it.err = nil, fmt.Errorf("filing panicked: %v", r)
+		}
+		close(it.done)
+	}()
+	it.res, it.err = e.handleAlone(it.ctx, it.msg, it.lang, it.keyword)
 }
 
 // commonReplies are the common path's reply templates (a new submission,

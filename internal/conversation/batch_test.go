@@ -445,3 +445,42 @@ func TestFilerSurvivesPanic(t *testing.T) {
 		return len(e.batch.filing) == 0 && e.batch.running == 0
 	})
 }
+
+// TestSlowKeywordHoldsUpOnlyItsResident: of two STOPs in one batch, the
+// one whose contact is busy (locked here) does not hold up the other
+// resident's, which is answered while the first still waits.
+func TestSlowKeywordHoldsUpOnlyItsResident(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const busy, free = "+966500000001", "+966500000002" // busy sorts first
+	release := holdContact(t, e, busy)
+	var batch []*batchItem
+	for i, p := range []string{busy, free} {
+		batch = append(batch, newBatchItem(ctx, &sms.Inbound{From: p, MessageSID: fmt.Sprintf("SM%d", i),
+			Channel: tawasul.ChannelSMS, Body: "STOP"}, "", sms.OptOut))
+	}
+	filed := make(chan struct{})
+	go func() {
+		e.fileBatch(batch)
+		close(filed)
+	}()
+	select {
+	case <-batch[1].done:
+	case <-time.After(10 * time.Second): // a bound for failure, not a timing assumption
+		t.Fatal("the free resident's STOP waited behind the busy one's")
+	}
+	if batch[1].err != nil || batch[1].res.Reply == "" {
+		t.Errorf("the free resident's STOP: %+v, %v", batch[1].res, batch[1].err)
+	}
+	select {
+	case <-batch[0].done:
+		t.Fatal("the busy resident's STOP was answered while its contact was locked")
+	default:
+	}
+	release()
+	<-filed
+	if batch[0].err != nil || batch[0].res.Reply == "" {
+		t.Errorf("the busy resident's STOP: %+v, %v", batch[0].res, batch[0].err)
+	}
+}

@@ -192,7 +192,9 @@ func (s *Server) requireRoles(roles []tawasul.Role) func(http.Handler) http.Hand
 			case !u.HasAnyRole(roles...):
 				s.error(w, r, errForbidden)
 			default:
-				noStore(w)
+				if !strings.HasPrefix(r.URL.Path, "/admin/jobs/assets/") { // River UI's content-hashed JS and CSS
+					noStore(w)
+				}
 				next.ServeHTTP(w, r)
 			}
 		})
