@@ -4,7 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -90,13 +92,7 @@ func TestConcurrentUp(t *testing.T) {
 func TestDownThenUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Pool(t)
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := migrations.NewProvider(db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, p := migratedProvider(t)
 	if _, err := p.DownTo(ctx, 0); err != nil {
 		t.Fatalf("down: %v", err)
 	}
@@ -107,4 +103,18 @@ func TestDownThenUp(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
+}
+
+// migratedProvider returns a migrated test database and a goose provider
+// over it, for tests that move its migrations down and up.
+func migratedProvider(t *testing.T) (*pgxpool.Pool, *goose.Provider) {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	db := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { db.Close() })
+	p, err := migrations.NewProvider(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, p
 }

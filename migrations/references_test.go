@@ -3,11 +3,6 @@ package migrations_test
 import (
 	"context"
 	"testing"
-
-	"github.com/jackc/pgx/v5/stdlib"
-
-	"tawasul/internal/dbtest"
-	"tawasul/migrations"
 )
 
 // TestReferencesSurviveMigration5 rolls migration 5 back and forward again:
@@ -16,13 +11,7 @@ import (
 func TestReferencesSurviveMigration5(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Pool(t)
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := migrations.NewProvider(db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, p := migratedProvider(t)
 	next := func() string {
 		t.Helper()
 		var ref string
