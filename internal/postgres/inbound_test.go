@@ -144,3 +144,65 @@ func TestInboundBatch(t *testing.T) {
 		t.Errorf("timeline\n got %q\nwant %q", kinds, wantKinds)
 	}
 }
+
+// TestInboundBatchConcurrentReplay: when another instance's batch holding
+// the same SID commits while this batch waits for the contact, this batch
+// finds the message it stored and answers with its reply: one message, one
+// submission.
+func TestInboundBatchConcurrentReplay(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	item := postgres.InboundItem{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint}
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+
+	first, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(ctx)
+	got, err := postgres.New(first).InboundBatch(ctx, []postgres.InboundItem{item}, filing)
+	if err != nil || got[0].Outcome != postgres.BatchFiled {
+		t.Fatalf("first delivery: %+v %v", got, err)
+	}
+
+	type answer struct {
+		got []postgres.InboundBatched
+		err error
+	}
+	second := make(chan answer, 1)
+	go func() {
+		var a answer
+		a.err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			a.got, a.err = postgres.New(tx).InboundBatch(ctx, []postgres.InboundItem{item}, filing)
+			return a.err
+		})
+		second <- a
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err == nil && waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replay never waited for the first delivery's contact")
+		}
+	}
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := <-second
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if want := (postgres.InboundBatched{Outcome: postgres.BatchDuplicate, Reply: "جديد QS-26-0001"}); len(a.got) != 1 || a.got[0] != want {
+		t.Fatalf("replay: %+v, want %+v", a.got, want)
+	}
+	var messages, submissions int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE direction = 'inbound'), (SELECT count(*) FROM submissions)`).
+		Scan(&messages, &submissions); err != nil || messages != 1 || submissions != 1 {
+		t.Errorf("%d inbound messages and %d submissions (%v), want 1 and 1", messages, submissions, err)
+	}
+}
