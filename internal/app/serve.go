@@ -199,7 +199,7 @@ func startHTTP(ctx context.Context, e *Env, cfg *config.Config, ln net.Listener,
 	}
 	conv := &conversation.Engine{Pool: db.Pool, Catalog: catalog, FollowupWindow: cfg.FollowupWindow,
 		ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber,
-		PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: riverClient}
+		PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: riverClient, Logger: log}
 	srv := server.New(server.Deps{
 		Config: cfg, Pool: db.Pool, Store: store, River: riverClient, Catalog: catalog, Render: engine,
 		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv, Simulator: sim,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -177,6 +178,7 @@ func (e *Engine) fileBatchSafe(batch []*batchItem) {
 			return
 		}
 		err := fmt.Errorf("filing panicked: %v", r)
+		e.logger().Error("conversation: filing a batch panicked", "messages", len(batch), "panic", r, "stack", string(debug.Stack()))
 		for _, it := range batch {
 			select {
 			case <-it.done:
@@ -264,6 +266,9 @@ func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
 		out, err = postgres.New(tx).InboundBatch(ctx, items, filing)
 		return err
 	})
+	if err != nil {
+		e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
+	}
 	var alone []*batchItem
 	for i, it := range live {
 		switch {
@@ -310,6 +315,7 @@ func (e *Engine) answerAlone(it *batchItem) {
 	defer func() {
 		if r := recover(); r != nil {
 			it.res, it.err = nil, fmt.Errorf("filing panicked: %v", r)
+			e.logger().Error("conversation: filing a message panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 		close(it.done)
 	}()

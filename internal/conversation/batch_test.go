@@ -1,9 +1,11 @@
 package conversation
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -136,10 +138,12 @@ func breakBatch(t *testing.T, e *Engine) {
 }
 
 // TestBatchFailureFallsBack: when the batch statement fails, each message
-// is handled on its own and still stored and answered.
+// is handled on its own and still stored and answered, and the operator is
+// told why in the log.
 func TestBatchFailureFallsBack(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
+	logs := captureLog(e)
 	ctx := context.Background()
 	breakBatch(t, e)
 	res, err := e.HandleInbound(ctx, &sms.Inbound{MessageSID: "SM1", From: "+966500000001", Channel: tawasul.ChannelSMS,
@@ -153,6 +157,34 @@ func TestBatchFailureFallsBack(t *testing.T) {
 	if n := countInbound(t, e); n != 1 {
 		t.Errorf("%d inbound messages stored, want 1", n)
 	}
+	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "batch broken") || strings.Contains(l, "+9665") {
+		t.Errorf("log: %q, want a warning with the batch's error and no phone number", l)
+	}
+}
+
+// captureLog sends e's log to the buffer returned.
+func captureLog(e *Engine) *syncBuffer {
+	b := &syncBuffer{}
+	e.Logger = slog.New(slog.NewTextHandler(b, nil))
+	return b
+}
+
+// syncBuffer is a bytes.Buffer that the filers may write while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func countInbound(t *testing.T, e *Engine) int {
@@ -416,11 +448,12 @@ type boom struct{ Rating }
 func (boom) Record(context.Context, *postgres.Store, *tawasul.Prompt, string) error { panic("boom") }
 
 // TestFilerSurvivesPanic: a panic while filing (here in a prompt kind's
-// Record) fails that message's webhook, not the process, and the filers
-// go on filing other residents' messages.
+// Record) fails that message's webhook, not the process, and is logged
+// with its stack; the filers go on filing other residents' messages.
 func TestFilerSurvivesPanic(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
+	logs := captureLog(e)
 	e.Kinds = map[string]PromptKind{"boom": boom{}}
 	ctx := context.Background()
 	var contactID int64
@@ -433,6 +466,9 @@ func TestFilerSurvivesPanic(t *testing.T) {
 	}
 	if a := <-send(e, ctx, "+966500000001", "SM1", "٥"); a.err == nil || !strings.Contains(a.err.Error(), "panicked") {
 		t.Errorf("the message whose filing panicked: %+v, want an error", a)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "panic=boom") || !strings.Contains(l, "batch_test.go") {
+		t.Errorf("log: %q, want an error with the panic and its stack", l)
 	}
 	for i := range 3 {
 		if a := <-send(e, ctx, fmt.Sprintf("+96650000001%d", i), fmt.Sprintf("SM2%d", i), "بلاغ"); a.err != nil || a.res.Reference == "" {

@@ -8,6 +8,7 @@ package conversation
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,10 @@ type Engine struct {
 	// Kinds are the prompt kinds by name; nil means DefaultKinds().
 	Kinds map[string]PromptKind
 	Now   func() time.Time
+	// Logger receives what the filers cannot tell a webhook: a batch that
+	// failed (its messages are then filed one by one) and panics, with
+	// their stacks. nil means slog.Default().
+	Logger *slog.Logger
 
 	batch batcher
 }
@@ -43,6 +48,13 @@ type Result struct {
 	Reply     string // text for the TwiML <Message>; "" = answer with an empty <Response/>
 	Reference string // the submission the message went to, if any
 	Duplicate bool   // the MessageSid was seen before: nothing changed
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
 }
 
 func (e *Engine) now() time.Time {
