@@ -93,8 +93,9 @@ func (w *where) String() string {
 	return strings.Join(w.conds, " AND ")
 }
 
-// bodyContains matches the Arabic-normalised body against the normalised
-// query, as a substring: ar_norm folds hamza forms, ى/ي, ة/ه, tashkeel,
+// bodyContains matches the Arabic-normalised body against one normalised
+// word of the query, as a substring (a query of several words matches the
+// bodies that contain each of them, in any order): ar_norm folds hamza forms, ى/ي, ة/ه, tashkeel,
 // tatweel and Arabic-Indic digits on both sides, and LIKE's wildcards in the
 // query are escaped so they match literally. The trigram index on
 // submissions.body_norm serves it.
@@ -139,8 +140,8 @@ func (s *Store) SubmissionList(ctx context.Context, f tawasul.SubmissionFilter) 
 	if !f.Until.IsZero() {
 		w.add(`s.created_at < ?`, f.Until)
 	}
-	if f.Query != "" {
-		w.add(bodyContains, f.Query)
+	for _, word := range strings.Fields(f.Query) {
+		w.add(bodyContains, word)
 	}
 	if f.DepartmentID != nil {
 		w.add(`s.department_id = ?`, *f.DepartmentID)

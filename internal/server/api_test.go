@@ -319,6 +319,7 @@ func TestAPISubmissions(t *testing.T) {
 		{"channel=whatsapp", []string{english}},
 		{"since=2026-01-11", sorted(water, idea, english)},
 		{"since=2026-01-10T00:00:00%2B03:00&until=2026-01-10", []string{old}},
+		{"since=2026-01-10T00:00:00+03:00&until=2026-01-10", []string{old}}, // "+" unencoded: a space
 		{"since=2099-01-01T00:00:00Z", nil},
 		{"q=" + url.QueryEscape("الماء"), []string{water}},          // آ and ا fold together
 		{"q=" + url.QueryEscape("الانارة"), []string{idea}},         // so do إ and ا
@@ -326,6 +327,8 @@ func TestAPISubmissions(t *testing.T) {
 		{"q=" + url.QueryEscape("منذ 3"), []string{water}},          // …and in the body
 		{"q=" + url.QueryEscape("STREET LIGHT"), []string{english}}, // case
 		{"q=" + url.QueryEscape("%"), nil},                          // LIKE wildcards are literal
+		{"q=" + url.QueryEscape("النسيم  الماء"), []string{water}},  // words in any order
+		{"q=" + url.QueryEscape("النسيم الانارة"), nil},             // …each of them
 		{"phone=" + url.QueryEscape("٠٥٥١٢٣٤٥٦٧"), []string{water}}, // a phone as typed
 		{"phone=" + url.QueryEscape("+966 50 333 3333"), []string{english}},
 		{"kind=complaint&status=new&q=" + url.QueryEscape("المآء"), []string{water}},

@@ -104,10 +104,17 @@ func limitParam(q url.Values) (int, error) {
 
 // parseTimeParam reads an RFC 3339 time, or a date (YYYY-MM-DD) in Riyadh
 // time: its start, or with endOfDay the start of the next day, so that an
-// "until" date includes that whole day.
+// "until" date includes that whole day. A time whose "+" offset came
+// unencoded in a query string (and so reads as a space, as in
+// "2026-01-10T00:00:00 03:00") is read as that offset.
 func parseTimeParam(v string, endOfDay bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
+	}
+	if i := len(v) - len("+03:00"); i > 0 && v[i] == ' ' && strings.Contains(v[:i], "T") {
+		if t, err := time.Parse(time.RFC3339Nano, v[:i]+"+"+v[i+1:]); err == nil {
+			return t, nil
+		}
 	}
 	d, err := time.ParseInLocation(time.DateOnly, v, i18n.Riyadh)
 	if err != nil {

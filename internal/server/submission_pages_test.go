@@ -233,6 +233,11 @@ func TestSubmissionPagesPhoneFilterNeedsPersonalData(t *testing.T) {
 	if regexp.MustCompile(`(href|action|hx-get)="[^"]*(5512|%2B966)`).MatchString(body) {
 		t.Error("a link on the page carries the number")
 	}
+	// Filtering further keeps the number: the filter form carries by_phone.
+	mustContain(t, "filter form", body, `<input type="hidden" name="by_phone" value="1">`)
+	_, body = b.get(t, agent, "/submissions?by_phone=1&status=new")
+	mustContain(t, "phone and status filter", body, ref)
+	mustNotContain(t, "phone and status filter", body, other)
 	if res, _ := b.get(t, agent, "/submissions?phone=0551234567"); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("phone in the address: %d, want 400", res.StatusCode)
 	}

@@ -61,7 +61,7 @@ type SubmissionFilter struct {
 	Kind         Kind      // one kind
 	Since        time.Time // created at or after
 	Until        time.Time // created before
-	Query        string    // text the body contains, compared after Arabic normalisation (ar_norm)
+	Query        string    // words the body contains, each anywhere, compared after Arabic normalisation (ar_norm)
 	DepartmentID *int64    // only this department's submissions (a department user's scope)
 	Cursor       string    // opaque position returned with the previous page; "" = first page
 	Limit        int       // page size: 0 = DefaultPageSize; at most MaxPageSize
