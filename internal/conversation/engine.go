@@ -110,7 +110,7 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 		if err != nil {
 			return nil, err
 		}
-		return e.keyword(ctx, st, msgID, contact, keyword, orDefault(lang, contact.Language), in.Channel)
+		return e.keyword(ctx, st, msgID, contact, keyword, in.Channel)
 	}
 	if t.OpenPrompt {
 		// An open question gets first look at the reply.
@@ -155,10 +155,12 @@ func (e *Engine) handle(ctx context.Context, st *postgres.Store, in *sms.Inbound
 }
 
 // keyword acts on an opt-out, opt-in or help keyword, answering in the
-// keyword's own language (lang) without changing the contact's.
+// contact's language. A keyword does not change that language: an
+// Arabic-speaking resident who sends the Latin STOP that carriers advertise
+// is answered in Arabic. A new contact's language is the keyword's own.
 func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, contact *tawasul.Contact,
-	kw sms.Keyword, lang string, ch tawasul.Channel) (*Result, error) {
-	l := e.Catalog.Lang(lang)
+	kw sms.Keyword, ch tawasul.Channel) (*Result, error) {
+	l := e.Catalog.Lang(contact.Language)
 	res := &Result{}
 	purpose := ""
 	switch kw {

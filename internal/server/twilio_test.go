@@ -167,11 +167,18 @@ func TestKeywordsAndOptOut(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE c.phone = $1`, from); n != 1 {
 		t.Errorf("report from an opted-out contact: %d submissions, want 1", n)
 	}
-	if xml := send("start"); !strings.Contains(xml, "Municipality messages are back on") {
+	// The resident's language (Arabic, from the first keyword) answers
+	// Latin keywords too.
+	if xml := send("start"); !strings.Contains(xml, "عادت رسائل البلدية") {
 		t.Fatalf("opt in: %s", xml)
 	}
-	if xml := send("HELP."); !strings.Contains(xml, "STOP") || !strings.Contains(xml, "940") {
+	if xml := send("HELP."); !strings.Contains(xml, "إيقاف") || !strings.Contains(xml, "940") {
 		t.Errorf("help: %s", xml)
+	}
+	// A new resident whose first message is a keyword is answered in the
+	// keyword's language.
+	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966551234599", "help")); !strings.Contains(xml, "Reply STOP") || !strings.Contains(xml, "940") {
+		t.Errorf("help from a new resident: %s", xml)
 	}
 }
 
@@ -293,17 +300,19 @@ func TestWebhookDatabaseDown(t *testing.T) {
 }
 
 // TestKeywordDoesNotChangeLanguage: an Arabic-speaking resident who texts
-// the standard STOP and START keywords gets those confirmations in English,
-// but later answers stay in Arabic.
+// the standard Latin STOP and START keywords is answered in Arabic, the
+// resident's language, which the keywords leave as it was.
 func TestKeywordDoesNotChangeLanguage(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	from := "+966551234568"
 	b.webhook(t, "/twilio/sms", inbound(from, "حفرة كبيرة في طريق الملك عبدالعزيز"))
-	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "STOP")); !strings.Contains(xml, "You will get no more messages") {
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "STOP")); !strings.Contains(xml, "أوقفنا رسائل البلدية") {
 		t.Fatalf("STOP: %s", xml)
 	}
-	b.webhook(t, "/twilio/sms", inbound(from, "START"))
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "START")); !strings.Contains(xml, "عادت رسائل البلدية") {
+		t.Fatalf("START: %s", xml)
+	}
 	if n := b.count(t, `SELECT count(*) FROM contacts WHERE phone = $1 AND language = 'ar'`, from); n != 1 {
 		t.Fatal("keywords changed the resident's language")
 	}
