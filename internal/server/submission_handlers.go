@@ -255,6 +255,8 @@ type SubmissionPage struct {
 	Timeline   []TimelineRow
 	CanReply   bool   // the user may write to the resident (submission_reply.go)
 	ReplyKey   string // the reply form's one-time key
+	ReplyBody  string // the text of a reply that was refused, back in the form
+	ReplyError string // why it was refused, translated
 }
 
 // TimelineRow is one timeline entry with its labels translated.
@@ -266,21 +268,28 @@ type TimelineRow struct {
 }
 
 // handleSubmissionView shows one submission: its fields, the contact's
-// phone (only to users who may see personal data) and its whole timeline,
-// messages in and out with their delivery status and error code. An unknown
-// reference, or one outside a department user's department, is 404.
+// phone (only to users who may see personal data), whether the resident can
+// be written to, and its whole timeline, messages in and out with their
+// delivery status and error code. An unknown reference, or one outside a
+// department user's department, is 404.
 func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
-	u := userOf(r)
 	d, err := s.submissionOf(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	p := s.submissionPage(r, d)
+	if key := s.sessions.PopString(r.Context(), sessionFlashKey); key != "" {
+		p.Flash = s.langOf(r).T(key)
+	}
+	s.page(w, r, http.StatusOK, "submission", p)
+}
+
+// submissionPage is d's page for the user of r, with a fresh reply key.
+func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *SubmissionPage {
+	u := userOf(r)
 	lang := s.langOf(r)
 	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey()}
-	if key := s.sessions.PopString(r.Context(), sessionFlashKey); key != "" {
-		p.Flash = lang.T(key)
-	}
 	if u.SeesPersonalData() && d.Phone != "" {
 		p.Phone = phone.Display(d.Phone)
 	}
@@ -294,7 +303,7 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Timeline = append(p.Timeline, row)
 	}
-	s.page(w, r, http.StatusOK, "submission", p)
+	return p
 }
 
 // timelineKinds are the timeline event kinds with a catalog label

@@ -40,10 +40,17 @@ const sessionFlashKey = "flash_key"
 // the message row, its send_message job and the timeline event commit
 // together (once per form: the form's one-time key makes a second submit a
 // no-op), then the page shows it as "waiting to be sent" until the
-// worker sends it. A resident who opted out gets nothing: 409 with a page
-// that says so.
+// worker sends it. A message that cannot be sent (empty, too long, or to a
+// resident who opted out or whose number cannot receive messages) is
+// refused with the submission's page again, the reason above the form and
+// the text kept in it: 400, or 409 for the resident.
 func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d, err := s.submissionOf(r)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -51,15 +58,10 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 	body := strings.TrimSpace(r.PostForm.Get("body"))
 	switch n := utf8.RuneCountInString(body); {
 	case n == 0:
-		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.empty", "the message is empty"))
+		s.replyRefused(w, r, d, body, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.empty", "the message is empty"))
 		return
 	case n > maxReplyRunes:
-		s.error(w, r, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.too_long", "the message is longer than 1,600 characters"))
-		return
-	}
-	d, err := s.submissionOf(r)
-	if err != nil {
-		s.error(w, r, err)
+		s.replyRefused(w, r, d, body, tawasul.Errorf(tawasul.EINVALID, "submissions.reply.too_long", "the message is longer than 1,600 characters"))
 		return
 	}
 	if d.ContactID == nil {
@@ -88,10 +90,23 @@ func (s *Server) handleSubmissionReply(w http.ResponseWriter, r *http.Request) {
 		return st.AuditInsert(r.Context(), postgres.AuditEntry{UserID: &u.ID, Actor: auth.ActorUser(u.ID), Action: "submission.message_queued",
 			Subject: d.Reference, IP: middleware.GetClientIP(r.Context())})
 	})
-	if err != nil && !errors.Is(err, postgres.ErrDuplicateKey) { // a second click: queued once already
+	switch {
+	case err == nil, errors.Is(err, postgres.ErrDuplicateKey): // a second click: queued once already
+	case tawasul.ErrorCode(err) == tawasul.ECONFLICT:
+		s.replyRefused(w, r, d, body, err)
+		return
+	default:
 		s.error(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), sessionFlashKey, "submissions.reply.queued")
 	http.Redirect(w, r, "/submissions/"+url.PathEscape(d.Reference), http.StatusSeeOther)
+}
+
+// replyRefused shows d's page again with why the reply (body) was not
+// sent above the form, and body in it, with err's status.
+func (s *Server) replyRefused(w http.ResponseWriter, r *http.Request, d *tawasul.SubmissionDetail, body string, err error) {
+	p := s.submissionPage(r, d)
+	p.ReplyBody, p.ReplyError = body, s.langOf(r).T(tawasul.ErrorKey(err))
+	s.page(w, r, statusOf[tawasul.ErrorCode(err)], "submission", p)
 }

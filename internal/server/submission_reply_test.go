@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -47,6 +49,7 @@ func TestStaffWritesToResident(t *testing.T) {
 	if !strings.Contains(page, `action="/submissions/`+ref+`/messages"`) {
 		t.Fatal("the agent sees no form to write to the resident")
 	}
+	mustNotContain(t, "reachable resident's page", page, `unreachable`)
 	form := url.Values{"body": {"سيصل الفريق خلال ساعتين"}, "key": {b.replyKey(t, agent, ref)}}
 	// Sent twice (a double click, a reload): queued once.
 	for range 2 {
@@ -60,10 +63,18 @@ func TestStaffWritesToResident(t *testing.T) {
 		t.Fatalf("%d pending staff messages", n)
 	}
 	// The same form restored by the browser and used for another text is
-	// refused (409), not silently dropped.
+	// refused (409), not silently dropped: the page says why, with the
+	// text still in a fresh form.
 	form.Set("body", "رسالة ثانية")
-	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", form); res.StatusCode != http.StatusConflict {
+	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", form)
+	if res.StatusCode != http.StatusConflict {
 		t.Fatalf("reused form key: %d, want 409", res.StatusCode)
+	}
+	refused := readBody(t, res)
+	mustContain(t, "reused form key", refused, `id="reply-error">سبق استخدام هذا النموذج`)
+	mustContain(t, "reused form key", refused, ">رسالة ثانية</textarea>")
+	if m := replyKeyField.FindStringSubmatch(refused); m == nil || m[1] == form.Get("key") {
+		t.Error("the refused form's page does not carry a fresh key")
 	}
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 1 {
 		t.Fatalf("%d send_message jobs", n)
@@ -80,10 +91,21 @@ func TestStaffWritesToResident(t *testing.T) {
 		t.Fatal("the timeline does not show the queued message and the confirmation")
 	}
 
-	// Empty and cross-site posts change nothing.
-	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"  "}, "key": {b.replyKey(t, agent, ref)}}); res.StatusCode != http.StatusBadRequest {
+	// Empty, too long and cross-site posts change nothing; the first two
+	// get the page back with the reason (and the long text, to shorten).
+	res = b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"  "}, "key": {b.replyKey(t, agent, ref)}})
+	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("empty: %d", res.StatusCode)
 	}
+	mustContain(t, "empty reply", readBody(t, res), `id="reply-error">اكتب نص الرسالة.`)
+	long := strings.Repeat("ب", 1601)
+	res = b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {long}, "key": {b.replyKey(t, agent, ref)}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("too long: %d", res.StatusCode)
+	}
+	refused = readBody(t, res)
+	mustContain(t, "long reply", refused, `id="reply-error">الرسالة أطول من 1600 حرف.`)
+	mustContain(t, "long reply", refused, ">"+long+"</textarea>")
 	if res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"x"}, "key": {b.replyKey(t, agent, ref)}},
 		"Sec-Fetch-Site", "cross-site"); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site: %d", res.StatusCode)
@@ -110,14 +132,37 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 	b.webhook(t, "/twilio/sms", inbound("+966551120002", "STOP"))
 	agent := b.client(t)
 	b.signIn(t, agent, "agent@example.gov.sa")
+	// The page says so before anyone writes, and the form cannot be sent.
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	mustContain(t, "opted-out resident's page", page, `id="submission-unreachable"`)
+	mustContain(t, "opted-out resident's page", page, `id="reply-unreachable"`)
+	mustContain(t, "opted-out resident's page", page, `type="submit" disabled`)
+	// A form opened before the STOP is refused with the text kept.
 	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}, "key": {b.replyKey(t, agent, ref)}})
 	if res.StatusCode != http.StatusConflict {
 		t.Fatalf("opted-out resident: %d, want 409", res.StatusCode)
 	}
+	mustContain(t, "refused reply", readBody(t, res), ">hello</textarea>")
+	// A number Twilio called unable to receive messages is shown as such.
+	if _, err := b.srv.Pool.Exec(context.Background(), `UPDATE contacts SET opted_out_at = NULL, invalid_at = now() WHERE phone = '+966551120002'`); err != nil {
+		t.Fatal(err)
+	}
+	_, page = b.get(t, agent, "/submissions/"+ref)
+	mustContain(t, "invalid number's page", page, "رقمه لا يستقبل الرسائل منذ")
+	mustContain(t, "invalid number's page", page, `type="submit" disabled`)
 	if n := b.count(t, `SELECT count(*) FROM messages WHERE purpose = 'staff_reply'`); n != 0 {
 		t.Fatal("a message was queued to an opted-out resident")
 	}
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 0 {
 		t.Fatal("a job was queued to an opted-out resident")
 	}
+}
+
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -76,7 +76,17 @@ type SubmissionItem struct {
 // SubmissionDetail is a submission with its whole timeline, oldest first.
 type SubmissionDetail struct {
 	SubmissionItem
-	Timeline []*TimelineEvent
+	// ContactOptedOutAt and ContactInvalidAt are when the resident opted
+	// out (STOP) and when Twilio called their number unable to receive
+	// messages; nil when not (or without a contact). Either one means
+	// nothing can be sent to them.
+	ContactOptedOutAt, ContactInvalidAt *time.Time
+	Timeline                            []*TimelineEvent
+}
+
+// Unreachable reports whether nothing can be sent to the resident.
+func (d *SubmissionDetail) Unreachable() bool {
+	return d.ContactOptedOutAt != nil || d.ContactInvalidAt != nil
 }
 
 // TimelineEvent is one entry of a submission's timeline: "created",
