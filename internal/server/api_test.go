@@ -211,6 +211,20 @@ func TestAPIAuth(t *testing.T) {
 	body3, _ := io.ReadAll(res3.Body)
 	res3.Body.Close()
 	wantAPIError(t, "DELETE", res3, body3, 405, "method_not_allowed")
+	if got := res3.Header.Values("Allow"); !slices.Equal(got, []string{"GET", "HEAD"}) {
+		t.Errorf("Allow: %q, want GET and HEAD", got)
+	}
+	// HEAD is answered wherever GET is, with the same status and no body.
+	req, _ = http.NewRequest("HEAD", b.ts.URL+"/api/v1/submissions", nil)
+	req.Header.Set("Authorization", "Bearer "+good)
+	res4, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res4.Body.Close()
+	if res4.StatusCode != 200 || !strings.HasPrefix(res4.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("HEAD: %d %s, want 200 as for GET", res4.StatusCode, res4.Header.Get("Content-Type"))
+	}
 }
 
 // TestAPIRoleMatrix is TestRoleMatrix for the API: with one token per role,

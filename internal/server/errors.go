@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"tawasul/internal/render"
@@ -66,7 +67,14 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.error(w, r, tawasul.Errorf(tawasul.ENOTFOUND, "error.not_found", "not found"))
 }
 
+// methodNotAllowed answers 405 with the methods the path does accept in
+// the Allow header.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) || m == http.MethodHead && s.router.Match(chi.NewRouteContext(), http.MethodGet, r.URL.Path) {
+			w.Header().Add("Allow", m)
+		}
+	}
 	if isAPI(r) {
 		s.writeJSON(w, r, http.StatusMethodNotAllowed, apiErrorBody{Error: apiErrorDetail{Code: "method_not_allowed",
 			Message: "this address does not accept that method"}})

@@ -45,7 +45,7 @@ var (
 )
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
-// and the handler. Middleware order: request ID → client IP → recover →
+// and the handler. Middleware order: request ID → HEAD as GET → client IP → recover →
 // access log → security headers → compression → body limit → language →
 // cross-origin (CSRF) check → UTF-8 check; browser pages add
 // sessions; staff pages add the role check; API routes add the token check.
@@ -53,6 +53,7 @@ func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
 	r.Use(middleware.RequestID)
+	r.Use(middleware.GetHead) // HEAD is answered wherever GET is
 	r.Use(s.clientIP())
 	r.Use(s.recoverPanics)
 	r.Use(s.accessLog)

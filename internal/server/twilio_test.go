@@ -105,8 +105,8 @@ func TestWebhookBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET: %d, want 405", res.StatusCode)
+	if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "POST" {
+		t.Errorf("GET: %d (Allow %q), want 405 (Allow POST)", res.StatusCode, res.Header.Get("Allow"))
 	}
 }
 
