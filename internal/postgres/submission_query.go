@@ -178,15 +178,15 @@ func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *
 	var d tawasul.SubmissionDetail
 	sub := &d.Submission
 	err := s.db.QueryRow(ctx, `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, s.body, s.language,
-			coalesce(d.code, ''), s.created_at, s.updated_at, s.last_message_at, coalesce(c.phone, ''),
-			c.opted_out_at, c.invalid_at
+			coalesce(d.code, ''), coalesce(d.name_ar, ''), coalesce(d.name_en, ''),
+			s.created_at, s.updated_at, s.last_message_at, coalesce(c.phone, ''), c.opted_out_at, c.invalid_at
 		FROM submissions s
 		LEFT JOIN contacts c ON c.id = s.contact_id
 		LEFT JOIN departments d ON d.id = s.department_id
 		WHERE s.reference = $1 AND ($2::bigint IS NULL OR s.department_id = $2)`, ref, departmentID).
 		Scan(&sub.ID, &sub.Reference, &sub.ContactID, &sub.Channel, &sub.Kind, &sub.Status, &sub.Body, &sub.Language,
-			&sub.DepartmentCode, &sub.CreatedAt, &sub.UpdatedAt, &sub.LastMessageAt, &d.Phone,
-			&d.ContactOptedOutAt, &d.ContactInvalidAt)
+			&sub.DepartmentCode, &sub.DepartmentName.Ar, &sub.DepartmentName.En,
+			&sub.CreatedAt, &sub.UpdatedAt, &sub.LastMessageAt, &d.Phone, &d.ContactOptedOutAt, &d.ContactInvalidAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tawasul.Errorf(tawasul.ENOTFOUND, "submissions.not_found", "no submission with this reference")
 	}

@@ -12,13 +12,13 @@ import (
 )
 
 const userColumns = `u.id, u.email, u.name, u.roles, u.department_id, coalesce(d.code, ''),
-	u.must_change_password, u.disabled_at, u.created_at, u.last_sign_in_at`
+	coalesce(d.name_ar, ''), coalesce(d.name_en, ''), u.must_change_password, u.disabled_at, u.created_at, u.last_sign_in_at`
 
 func scanUser(row pgx.Row) (*tawasul.User, error) {
 	var u tawasul.User
 	var roles []string
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &roles, &u.DepartmentID, &u.DepartmentCode,
-		&u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt)
+		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *Store) UserCredentials(ctx context.Context, email string) (*tawasul.Use
 	var roles []string
 	var hash string
 	err := s.db.QueryRow(ctx, q, email).Scan(&u.ID, &u.Email, &u.Name, &roles, &u.DepartmentID, &u.DepartmentCode,
-		&u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &hash)
+		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, "", tawasul.Errorf(tawasul.ENOTFOUND, "error.user_not_found", "user not found")
 	}

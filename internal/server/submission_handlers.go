@@ -151,7 +151,7 @@ type SubmissionListPage struct {
 	Rows       []SubmissionRow
 	NextURL    string // the next page, "" on the last
 	FirstURL   string // the first page, "" on it
-	Department string // the department the list is limited to, "" for all
+	Department string // the name of the department the list is limited to, "" for all
 	CanByPhone bool   // the user may look submissions up by phone
 	ByPhone    string // the number the list is limited to, for display ("" for none)
 	Statuses   []tawasul.Status
@@ -172,7 +172,7 @@ type SubmissionRow struct {
 func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
 	q := r.URL.Query()
-	p := &SubmissionListPage{Form: q, Department: u.DepartmentCode,
+	p := &SubmissionListPage{Form: q, Department: u.DepartmentName.In(s.langOf(r).Code),
 		Statuses: tawasul.AllStatuses, Kinds: tawasul.AllKinds, Channels: tawasul.AllChannels}
 	scope, err := submissionScope(u)
 	if err != nil {

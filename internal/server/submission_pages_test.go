@@ -190,11 +190,18 @@ func TestSubmissionPagesDepartmentScope(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("department list: %d", res.StatusCode)
 	}
-	mustContain(t, "department list", body, roads, "roads", "محال")
+	// Departments are named in the reader's language, not by their code.
+	mustContain(t, "department list", body, roads, "(الطرق والأرصفة)", "محال")
 	mustNotContain(t, "department list", body, water, unrouted)
-	if res, body := b.get(t, dept, "/submissions/"+roads); res.StatusCode != 200 || !strings.Contains(body, "966 55 111 1111") {
+	if res, body := b.get(t, dept, "/submissions/"+roads); res.StatusCode != 200 || !strings.Contains(body, "966 55 111 1111") ||
+		!strings.Contains(body, "الطرق والأرصفة") {
 		t.Errorf("own department's submission: %d", res.StatusCode)
 	}
+	if _, body := b.get(t, dept, "/submissions/"+roads+"?lang=en"); !strings.Contains(body, "Roads and pavements") {
+		t.Error("the English page does not name the department in English")
+	}
+	_, body = b.get(t, dept, "/") // in English now: the choice is kept
+	mustContain(t, "department home", body, "Your department: Roads and pavements")
 	for _, ref := range []string{water, unrouted} {
 		if res, _ := b.get(t, dept, "/submissions/"+ref); res.StatusCode != 404 {
 			t.Errorf("department user opened %s: %d, want 404", ref, res.StatusCode)

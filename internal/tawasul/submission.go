@@ -66,6 +66,7 @@ type Submission struct {
 	Body           string
 	Language       string
 	DepartmentCode string
+	DepartmentName Names // the department's name; empty with no department
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	LastMessageAt  time.Time
@@ -88,4 +89,16 @@ type Message struct {
 	ErrorCode      *int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// Names is a name in each language, such as a department's.
+type Names struct{ Ar, En string }
+
+// In returns the name in lang ("ar" or "en"), or the Arabic one when there
+// is none in lang.
+func (n Names) In(lang string) string {
+	if lang == "en" && n.En != "" {
+		return n.En
+	}
+	return n.Ar
 }

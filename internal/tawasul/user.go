@@ -15,6 +15,7 @@ type User struct {
 	Roles              []Role
 	DepartmentID       *int64 // set when Roles contains RoleDepartment
 	DepartmentCode     string // the department's code, when DepartmentID is set
+	DepartmentName     Names  // the department's name, when DepartmentID is set
 	MustChangePassword bool
 	DisabledAt         *time.Time
 	CreatedAt          time.Time
