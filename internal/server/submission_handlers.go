@@ -154,6 +154,7 @@ type SubmissionListPage struct {
 	Department string // the name of the department the list is limited to, "" for all
 	CanByPhone bool   // the user may look submissions up by phone
 	ByPhone    string // the number the list is limited to, for display ("" for none)
+	PhoneTyped string // a number refused by the lookup, back in its box
 	Statuses   []tawasul.Status
 	Kinds      []tawasul.Kind
 	Channels   []tawasul.Channel
@@ -172,17 +173,12 @@ type SubmissionRow struct {
 func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
 	q := r.URL.Query()
-	p := &SubmissionListPage{Form: q, Department: u.DepartmentName.In(s.langOf(r).Code),
-		Statuses: tawasul.AllStatuses, Kinds: tawasul.AllKinds, Channels: tawasul.AllChannels}
 	scope, err := submissionScope(u)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if scope == nil {
-		p.Department = ""
-	}
-	p.CanByPhone = u.SeesPersonalData()
+	p := s.submissionListPage(r, scope)
 	f, err := submissionFilter(q)
 	switch {
 	case err != nil:
@@ -357,18 +353,44 @@ func (s *Server) submissionOf(r *http.Request) (*tawasul.SubmissionDetail, error
 	return s.Store.SubmissionDetail(r.Context(), ref, scope)
 }
 
+// submissionListPage is the list page for r's user, limited to the
+// department scope (nil: all), with no rows yet.
+func (s *Server) submissionListPage(r *http.Request, scope *int64) *SubmissionListPage {
+	u := userOf(r)
+	p := &SubmissionListPage{Form: r.URL.Query(), CanByPhone: u.SeesPersonalData(),
+		Statuses: tawasul.AllStatuses, Kinds: tawasul.AllKinds, Channels: tawasul.AllChannels}
+	if scope != nil {
+		p.Department = u.DepartmentName.In(s.langOf(r).Code)
+	}
+	return p
+}
+
 // sessionByPhone holds the number staff look submissions up by.
 const sessionByPhone = "submissions_by_phone"
 
 // handleSubmissionsByPhone takes a phone number typed as people do, keeps
 // it in the staff session and shows the list limited to it
-// (/submissions?by_phone=1; plain /submissions shows everything again).
+// (/submissions?by_phone=1; plain /submissions shows everything again). A
+// number that is not a phone number gets the list page again (400), with
+// the reason and the number as typed, and no results.
 func (s *Server) handleSubmissionsByPhone(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(r); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	e164, err := phoneParam(r.PostForm.Get("phone"))
+	if tawasul.ErrorCode(err) == tawasul.EINVALID {
+		// The list page again, with the reason and the number as typed.
+		scope, serr := submissionScope(userOf(r))
+		if serr != nil {
+			s.error(w, r, serr)
+			return
+		}
+		p := s.submissionListPage(r, scope)
+		p.Error, p.PhoneTyped = s.langOf(r).T(tawasul.ErrorKey(err)), r.PostForm.Get("phone")
+		s.page(w, r, http.StatusBadRequest, "submissions", p)
+		return
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -245,6 +245,14 @@ func TestSubmissionPagesPhoneFilterNeedsPersonalData(t *testing.T) {
 	_, body = b.get(t, agent, "/submissions?by_phone=1&status=new")
 	mustContain(t, "phone and status filter", body, ref)
 	mustNotContain(t, "phone and status filter", body, other)
+	// A mistyped number: the reason, the number as typed, no results.
+	res = b.postForm(t, agent, "/submissions/by-phone", url.Values{"phone": {"05512"}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("mistyped number: %d, want 400", res.StatusCode)
+	}
+	body = readBody(t, res)
+	mustContain(t, "mistyped number", body, `id="submissions-error"`, `value="05512"`)
+	mustNotContain(t, "mistyped number", body, ref, other)
 	if res, _ := b.get(t, agent, "/submissions?phone=0551234567"); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("phone in the address: %d, want 400", res.StatusCode)
 	}
