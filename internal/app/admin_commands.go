@@ -297,10 +297,18 @@ func runDevDB(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintln(e.Stdout, dsn)
 		return nil
 	case "stop":
+		running, err := c.Running()
+		if err != nil {
+			return err
+		}
 		if err := c.Stop(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.Stdout, "stopped")
+		if running {
+			fmt.Fprintln(e.Stdout, "stopped")
+		} else {
+			fmt.Fprintln(e.Stdout, "not running")
+		}
 		return nil
 	case "status", "":
 		fmt.Fprintln(e.Stdout, "data directory:", c.DataDir)

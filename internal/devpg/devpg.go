@@ -204,6 +204,23 @@ func (c *Cluster) Stop(ctx context.Context) error {
 }
 
 // dataDir returns the absolute DataDir, creating its parent if needed.
+// Running reports whether the cluster's server is running, as its
+// postmaster.pid says; Stop still copes with one that stops meanwhile.
+func (c *Cluster) Running() (bool, error) {
+	dataDir, err := c.dataDir()
+	if err != nil {
+		return false, err
+	}
+	pid, _, err := readPostmasterPID(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return isPostmaster(pid), nil
+}
+
 func (c *Cluster) dataDir() (string, error) {
 	if c.DataDir == "" {
 		return "", errors.New("devpg: Cluster.DataDir is empty")

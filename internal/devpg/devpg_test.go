@@ -148,11 +148,17 @@ func TestStartInitialisesAndDataPersists(t *testing.T) {
 	}
 	conn.Close(t.Context())
 
+	if running, err := c.Running(); err != nil || !running {
+		t.Errorf("Running of a started cluster: %v %v", running, err)
+	}
 	if err := c.Stop(t.Context()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(c.DataDir, "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Stop, postmaster.pid: %v; want it gone", err)
+	}
+	if running, err := c.Running(); err != nil || running {
+		t.Errorf("Running of a stopped cluster: %v %v", running, err)
 	}
 	if err := c.Stop(t.Context()); err != nil {
 		t.Errorf("Stop of a stopped cluster: %v", err)
