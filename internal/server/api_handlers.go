@@ -43,11 +43,12 @@ type apiEvent struct {
 }
 
 type apiEventMessage struct {
-	Direction string `json:"direction"`
-	Channel   string `json:"channel"`
-	Body      string `json:"body"`
-	Status    string `json:"status"`
-	ErrorCode *int   `json:"error_code"`
+	Direction string  `json:"direction"`
+	Channel   string  `json:"channel"`
+	Body      string  `json:"body"`
+	Status    string  `json:"status"`
+	TwilioSID *string `json:"twilio_sid"`
+	ErrorCode *int    `json:"error_code"`
 }
 
 // apiMessage is a message in a contact's message list.
@@ -131,7 +132,7 @@ func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) 
 		ev := apiEvent{At: e.At.UTC(), Kind: e.Kind}
 		if m := e.Message; m != nil {
 			ev.Message = &apiEventMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
-				Status: m.Status, ErrorCode: m.ErrorCode}
+				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode}
 		}
 		out.Timeline = append(out.Timeline, ev)
 	}

@@ -105,11 +105,12 @@ type apiSubmission struct {
 		At      time.Time `json:"at"`
 		Kind    string    `json:"kind"`
 		Message *struct {
-			Direction string `json:"direction"`
-			Channel   string `json:"channel"`
-			Body      string `json:"body"`
-			Status    string `json:"status"`
-			ErrorCode *int   `json:"error_code"`
+			Direction string  `json:"direction"`
+			Channel   string  `json:"channel"`
+			Body      string  `json:"body"`
+			Status    string  `json:"status"`
+			TwilioSID *string `json:"twilio_sid"`
+			ErrorCode *int    `json:"error_code"`
 		} `json:"message"`
 	} `json:"timeline"`
 }
@@ -380,6 +381,11 @@ func TestAPISubmissions(t *testing.T) {
 		tl[2].Kind != "message_out" || tl[2].Message == nil || tl[2].Message.Direction != "outbound" || !strings.Contains(tl[2].Message.Body, water) ||
 		tl[2].Message.Status != "replied" || tl[2].Message.ErrorCode != nil {
 		t.Errorf("timeline: %s", body)
+	}
+	// The resident's message carries its SID; the TwiML answer has none.
+	if tl := d.Timeline; tl[1].Message.TwilioSID == nil || !strings.HasPrefix(*tl[1].Message.TwilioSID, "SM") ||
+		tl[2].Message.TwilioSID != nil || !strings.Contains(string(body), `"twilio_sid":null`) {
+		t.Errorf("timeline SIDs: %s", body)
 	}
 	if !strings.Contains(string(body), `"message":null`) || !strings.Contains(string(body), `"error_code":null`) {
 		t.Errorf("absent values are not null: %s", body)
