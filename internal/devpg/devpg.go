@@ -203,7 +203,6 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
-// dataDir returns the absolute DataDir, creating its parent if needed.
 // Running reports whether the cluster's server is running, as its
 // postmaster.pid says; Stop still copes with one that stops meanwhile.
 func (c *Cluster) Running() (bool, error) {
@@ -221,6 +220,7 @@ func (c *Cluster) Running() (bool, error) {
 	return isPostmaster(pid), nil
 }
 
+// dataDir returns the absolute DataDir, creating its parent if needed.
 func (c *Cluster) dataDir() (string, error) {
 	if c.DataDir == "" {
 		return "", errors.New("devpg: Cluster.DataDir is empty")

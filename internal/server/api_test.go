@@ -215,6 +215,13 @@ func TestAPIAuth(t *testing.T) {
 	if got := res3.Header.Values("Allow"); !slices.Equal(got, []string{"GET", "HEAD"}) {
 		t.Errorf("Allow: %q, want GET and HEAD", got)
 	}
+	req, _ = http.NewRequest("DELETE", b.ts.URL+"/api/v1/submissions/QS%2F1", nil) // an escaped path
+	req.Header.Set("Authorization", "Bearer "+good)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 405 || !slices.Equal(res.Header.Values("Allow"), []string{"GET", "HEAD"}) {
+		t.Errorf("DELETE on an escaped path: %v %v, want 405 with Allow GET, HEAD", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// HEAD is answered wherever GET is, with the same status and no body.
 	req, _ = http.NewRequest("HEAD", b.ts.URL+"/api/v1/submissions", nil)
 	req.Header.Set("Authorization", "Bearer "+good)

@@ -26,7 +26,7 @@ func (s *Server) handleSigninPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &SigninPage{}
-	if s.sessions.PopBool(r.Context(), "signed_out") {
+	if s.popBool(r, "signed_out") {
 		p.Flash = s.langOf(r).T("signin.signed_out")
 	}
 	s.page(w, r, http.StatusOK, "signin", p)

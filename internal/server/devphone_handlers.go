@@ -91,8 +91,8 @@ func (s *Server) handleDevPhone(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if s.sessions.PopBool(r.Context(), sessionDevSent) {
-		p.Answer = &DevPhoneAnswer{Reply: s.sessions.PopString(r.Context(), sessionDevReply)}
+	if s.popBool(r, sessionDevSent) {
+		p.Answer = &DevPhoneAnswer{Reply: s.popString(r, sessionDevReply)}
 	}
 	s.page(w, r, http.StatusOK, "devphone", p)
 }

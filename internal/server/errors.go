@@ -70,8 +70,12 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed answers 405 with the methods the path does accept in
 // the Allow header.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.RawPath // what chi routes on, when set
+	if path == "" {
+		path = r.URL.Path
+	}
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) || m == http.MethodHead && s.router.Match(chi.NewRouteContext(), http.MethodGet, r.URL.Path) {
+		if s.router.Match(chi.NewRouteContext(), m, path) || m == http.MethodHead && s.router.Match(chi.NewRouteContext(), http.MethodGet, path) {
 			w.Header().Add("Allow", m)
 		}
 	}

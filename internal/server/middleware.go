@@ -264,3 +264,21 @@ func (s *Server) requireUTF8(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// popString returns the session value key and removes it, so that a notice
+// is shown once. A HEAD request (answered by the GET handler, with no body
+// to show it in) leaves it for the next GET.
+func (s *Server) popString(r *http.Request, key string) string {
+	if r.Method == http.MethodHead {
+		return s.sessions.GetString(r.Context(), key)
+	}
+	return s.sessions.PopString(r.Context(), key)
+}
+
+// popBool is popString for a bool.
+func (s *Server) popBool(r *http.Request, key string) bool {
+	if r.Method == http.MethodHead {
+		return s.sessions.GetBool(r.Context(), key)
+	}
+	return s.sessions.PopBool(r.Context(), key)
+}

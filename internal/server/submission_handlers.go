@@ -179,6 +179,15 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.submissionListPage(r, scope)
+	// The number posted to /submissions/by-phone is kept in the session, so
+	// it stays out of URLs, history and logs. The page (and its filter
+	// form) keeps it even when a filter is refused.
+	var byPhone string
+	if q.Get("by_phone") == "1" && u.SeesPersonalData() {
+		if byPhone = s.sessions.GetString(r.Context(), sessionByPhone); byPhone != "" {
+			p.ByPhone = phone.Display(byPhone)
+		}
+	}
 	f, err := submissionFilter(q)
 	switch {
 	case err != nil:
@@ -186,12 +195,8 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 		err = errPhoneForbidden
 	case f.Phone != "":
 		err = errPhoneInURL
-	case q.Get("by_phone") == "1" && u.SeesPersonalData():
-		// The number was posted to /submissions/by-phone and kept in the
-		// session, so it stays out of URLs, history and logs.
-		if f.Phone = s.sessions.GetString(r.Context(), sessionByPhone); f.Phone != "" {
-			p.ByPhone = phone.Display(f.Phone)
-		}
+	default:
+		f.Phone = byPhone
 	}
 	if err != nil {
 		if tawasul.ErrorCode(err) != tawasul.EINVALID {
@@ -275,7 +280,7 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.submissionPage(r, d)
-	if key := s.sessions.PopString(r.Context(), sessionFlashKey); key != "" {
+	if key := s.popString(r, sessionFlashKey); key != "" {
 		p.Flash = s.langOf(r).T(key)
 	}
 	s.page(w, r, http.StatusOK, "submission", p)

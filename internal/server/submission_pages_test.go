@@ -240,11 +240,17 @@ func TestSubmissionPagesPhoneFilterNeedsPersonalData(t *testing.T) {
 	if regexp.MustCompile(`(href|action|hx-get)="[^"]*(5512|%2B966)`).MatchString(body) {
 		t.Error("a link on the page carries the number")
 	}
-	// Filtering further keeps the number: the filter form carries by_phone.
+	// Filtering further keeps the number: the filter form carries by_phone,
+	// also on the page that refuses a bad filter.
 	mustContain(t, "filter form", body, `<input type="hidden" name="by_phone" value="1">`)
 	_, body = b.get(t, agent, "/submissions?by_phone=1&status=new")
 	mustContain(t, "phone and status filter", body, ref)
 	mustNotContain(t, "phone and status filter", body, other)
+	res, body = b.get(t, agent, "/submissions?by_phone=1&since=bogus")
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad filter after a lookup: %d, want 400", res.StatusCode)
+	}
+	mustContain(t, "bad filter after a lookup", body, `<input type="hidden" name="by_phone" value="1">`, "966 55 123 4567")
 	// A mistyped number: the reason, the number as typed, no results.
 	res = b.postForm(t, agent, "/submissions/by-phone", url.Values{"phone": {"05512"}})
 	if res.StatusCode != http.StatusBadRequest {

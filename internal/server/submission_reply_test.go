@@ -86,6 +86,14 @@ func TestStaffWritesToResident(t *testing.T) {
 		AND a.ip <> ''`); n != 1 {
 		t.Errorf("%d audit entries for the queued message by the agent's user ID, want 1", n)
 	}
+	// A HEAD request (a link checker, a prefetch) does not use up the
+	// one-time confirmation.
+	head, _ := http.NewRequest("HEAD", b.ts.URL+"/submissions/"+ref, nil)
+	if res, err := agent.Do(head); err != nil || res.StatusCode != 200 {
+		t.Fatalf("HEAD: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	_, page = b.get(t, agent, "/submissions/"+ref)
 	if !strings.Contains(page, "سيصل الفريق خلال ساعتين") || !strings.Contains(page, "أُضيفت الرسالة إلى قائمة الإرسال") {
 		t.Fatal("the timeline does not show the queued message and the confirmation")
@@ -143,6 +151,12 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 		t.Fatalf("opted-out resident: %d, want 409", res.StatusCode)
 	}
 	mustContain(t, "refused reply", readBody(t, res), ">hello</textarea>")
+	// Moderators, who never learn who the resident is, are not told either.
+	b.addUser(t, "mod@example.gov.sa", tawasul.RoleModerator)
+	mod := b.client(t)
+	b.signIn(t, mod, "mod@example.gov.sa")
+	_, page = b.get(t, mod, "/submissions/"+ref)
+	mustNotContain(t, "moderator's page", page, "unreachable", "أوقف الرسائل")
 	// A number Twilio called unable to receive messages is shown as such.
 	if _, err := b.srv.Pool.Exec(context.Background(), `UPDATE contacts SET opted_out_at = NULL, invalid_at = now() WHERE phone = '+966551120002'`); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ type Submission struct {
 	Body           string
 	Language       string
 	DepartmentCode string
-	DepartmentName Names // the department's name; empty with no department
+	DepartmentName Names // the department's name; empty with no department, and in lists (only the detail fills it)
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	LastMessageAt  time.Time
