@@ -23,7 +23,6 @@ import (
 	"tawasul/internal/render"
 	"tawasul/internal/server"
 	"tawasul/internal/tawasul"
-	"tawasul/internal/twiliofake"
 	"tawasul/jobs"
 	"tawasul/web"
 )
@@ -118,7 +117,7 @@ func serve(ctx context.Context, e *Env, migrate, work, web bool) error {
 	var httpSrv *http.Server
 	var serveErr chan error
 	if web {
-		httpSrv, serveErr, err = startHTTP(ctx, e, cfg, ln, db, store, passwords, riverClient, tw.simulator, log)
+		httpSrv, serveErr, err = startHTTP(ctx, e, cfg, ln, db, store, passwords, riverClient, tw, log)
 		if err != nil {
 			return err
 		}
@@ -176,7 +175,7 @@ func newRiverClient(cfg *config.Config, db *database, log, riverLog *slog.Logger
 // startHTTP builds the server and starts serving on ln; errors from Serve
 // arrive on the returned channel.
 func startHTTP(ctx context.Context, e *Env, cfg *config.Config, ln net.Listener, db *database, store *postgres.Store,
-	passwords *auth.Passwords, riverClient *river.Client[pgx.Tx], sim *twiliofake.Server, log *slog.Logger) (*http.Server, chan error, error) {
+	passwords *auth.Passwords, riverClient *river.Client[pgx.Tx], tw *twilioSetup, log *slog.Logger) (*http.Server, chan error, error) {
 	catalog, err := i18n.NewCatalog()
 	if err != nil {
 		return nil, nil, err
@@ -202,7 +201,7 @@ func startHTTP(ctx context.Context, e *Env, cfg *config.Config, ln net.Listener,
 		PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: riverClient, Logger: log}
 	srv := server.New(server.Deps{
 		Config: cfg, Pool: db.Pool, Store: store, River: riverClient, Catalog: catalog, Render: engine,
-		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv, Simulator: sim,
+		Passwords: passwords, Logger: log, JobsUI: jobsUI, Conversation: conv, Simulator: tw.simulator, Twilio: tw.sender.Twilio,
 		MigrationsCurrent: func(ctx context.Context) (bool, error) {
 			pending, err := db.pending(ctx)
 			return !pending, err

@@ -262,9 +262,19 @@ func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
 		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
 	var out []postgres.InboundBatched
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		st := postgres.New(tx)
 		var err error
-		out, err = postgres.New(tx).InboundBatch(ctx, items, filing)
-		return err
+		if out, err = st.InboundBatch(ctx, items, filing); err != nil {
+			return err
+		}
+		for i, it := range live {
+			if out[i].Outcome == postgres.BatchFiled {
+				if err := st.InboundMediaStore(ctx, it.in.SID, it.msg.Media); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)

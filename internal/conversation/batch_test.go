@@ -520,3 +520,28 @@ func TestSlowKeywordHoldsUpOnlyItsResident(t *testing.T) {
 		t.Errorf("the busy resident's STOP: %+v, %v", batch[0].res, batch[0].err)
 	}
 }
+
+// TestAttachmentsStoredAlone: a message handled on its own (here because
+// the batch failed) keeps its attachments too, once, replays included.
+func TestAttachmentsStoredAlone(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	captureLog(e)
+	breakBatch(t, e)
+	in := &sms.Inbound{MessageSID: "MM" + strings.Repeat("a", 32), From: "+966500000001", Channel: tawasul.ChannelWhatsApp,
+		Media: []tawasul.Media{{URL: "https://api.twilio.com/a", ContentType: "image/jpeg"}, {URL: "https://api.twilio.com/b"}}}
+	for i := range 2 {
+		if res, err := e.HandleInbound(context.Background(), in); err != nil || (i == 0) != (res.Reference != "") || (i == 1) != res.Duplicate {
+			t.Fatalf("delivery %d: %+v %v", i+1, res, err)
+		}
+	}
+	var got []string
+	rows, err := e.Pool.Query(context.Background(), `SELECT n || ' ' || url || ' ' || content_type FROM message_media ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || !slices.Equal(got, []string{"0 https://api.twilio.com/a image/jpeg", "1 https://api.twilio.com/b "}) {
+		t.Errorf("attachments %q (%v)", got, err)
+	}
+}

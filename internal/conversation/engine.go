@@ -64,9 +64,10 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-// HandleInbound stores in and acts on it in one transaction. Delivered again
-// (same MessageSid, even concurrently) it changes nothing and returns the
-// same reply. Errors mean nothing was stored.
+// HandleInbound stores in (with its attachments) and acts on it in one
+// transaction. Delivered again (same MessageSid, even concurrently) it
+// changes nothing and returns the same reply. Errors mean nothing was
+// stored.
 //
 // Every message goes to the filers (batch.go), which keep each resident's
 // messages in the order they arrived. One with no keyword is filed with the
@@ -83,13 +84,17 @@ func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, e
 	return res, nil
 }
 
-// handleAlone handles in in a transaction of its own.
+// handleAlone handles in, and stores its attachments, in a transaction of
+// its own.
 func (e *Engine) handleAlone(ctx context.Context, in *sms.Inbound, lang string, keyword sms.Keyword) (*Result, error) {
 	var res *Result
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		st := postgres.New(tx)
 		var err error
-		res, err = e.handle(ctx, postgres.New(tx), in, lang, keyword)
-		return err
+		if res, err = e.handle(ctx, st, in, lang, keyword); err != nil || res.Duplicate {
+			return err
+		}
+		return st.InboundMediaStore(ctx, in.MessageSID, in.Media)
 	})
 	return res, err
 }

@@ -206,7 +206,8 @@ func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *
 // the message's creation time: "message_out" for an outbound message,
 // "message_in" for the submission's first inbound message and
 // "detail_added" for a later one. The common inbound path writes no events
-// for its messages (migration 00008); they appear here this way.
+// for its messages (migration 00008); they appear here this way. Messages
+// come with their attachments.
 func (s *Store) SubmissionTimeline(ctx context.Context, submissionID int64) ([]*tawasul.TimelineEvent, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT e.id, e.at, e.kind, m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
@@ -261,6 +262,15 @@ func (s *Store) SubmissionTimeline(ctx context.Context, submissionID int64) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("postgres: submission timeline: %w", err)
 	}
+	var msgs []*tawasul.Message
+	for _, e := range events {
+		if e.Message != nil {
+			msgs = append(msgs, e.Message)
+		}
+	}
+	if err := s.attachMedia(ctx, msgs); err != nil {
+		return nil, err
+	}
 	return events, nil
 }
 
@@ -275,8 +285,8 @@ const messageListSQL = `SELECT m.id, m.contact_id, m.submission_id, m.direction,
 
 // MessageListByPhone returns one page of the messages to and from the
 // contact with phone (E.164), newest first by (created_at, id), each with
-// its submission's reference, and the cursor of the next page ("" on the
-// last page). An unknown phone has no messages. cursor and limit work as in
+// its submission's reference and its attachments, and the cursor of the
+// next page ("" on the last page). An unknown phone has no messages. cursor and limit work as in
 // SubmissionList; a bad cursor is EINVALID.
 func (s *Store) MessageListByPhone(ctx context.Context, phone, cur string, limit int) ([]*tawasul.MessageItem, string, error) {
 	after, hasCursor, err := decodeCursor(cur)
@@ -306,6 +316,13 @@ func (s *Store) MessageListByPhone(ctx context.Context, phone, cur string, limit
 	items, next := trimPage(items, limit, func(it *tawasul.MessageItem) cursor {
 		return cursor{at: it.CreatedAt, id: it.ID}
 	})
+	msgs := make([]*tawasul.Message, len(items))
+	for i, it := range items {
+		msgs[i] = &it.Message
+	}
+	if err := s.attachMedia(ctx, msgs); err != nil {
+		return nil, "", err
+	}
 	return items, next, nil
 }
 

@@ -43,24 +43,41 @@ type apiEvent struct {
 }
 
 type apiEventMessage struct {
-	Direction string  `json:"direction"`
-	Channel   string  `json:"channel"`
-	Body      string  `json:"body"`
-	Status    string  `json:"status"`
-	TwilioSID *string `json:"twilio_sid"`
-	ErrorCode *int    `json:"error_code"`
+	Direction string     `json:"direction"`
+	Channel   string     `json:"channel"`
+	Body      string     `json:"body"`
+	Status    string     `json:"status"`
+	TwilioSID *string    `json:"twilio_sid"`
+	ErrorCode *int       `json:"error_code"`
+	Media     []apiMedia `json:"media"`
+}
+
+// apiMedia is an attachment of an inbound message: where Twilio keeps it.
+type apiMedia struct {
+	ContentType string `json:"content_type"`
+	URL         string `json:"url"`
+}
+
+// apiMediaOf is m's attachments, [] for none.
+func apiMediaOf(m *tawasul.Message) []apiMedia {
+	out := make([]apiMedia, len(m.Media))
+	for i, a := range m.Media {
+		out[i] = apiMedia{ContentType: a.ContentType, URL: a.URL}
+	}
+	return out
 }
 
 // apiMessage is a message in a contact's message list.
 type apiMessage struct {
-	Direction  string    `json:"direction"`
-	Channel    string    `json:"channel"`
-	Body       string    `json:"body"`
-	Status     string    `json:"status"`
-	TwilioSID  *string   `json:"twilio_sid"`
-	ErrorCode  *int      `json:"error_code"`
-	Submission *string   `json:"submission"` // reference, or null
-	CreatedAt  time.Time `json:"created_at"`
+	Direction  string     `json:"direction"`
+	Channel    string     `json:"channel"`
+	Body       string     `json:"body"`
+	Status     string     `json:"status"`
+	TwilioSID  *string    `json:"twilio_sid"`
+	ErrorCode  *int       `json:"error_code"`
+	Submission *string    `json:"submission"` // reference, or null
+	CreatedAt  time.Time  `json:"created_at"`
+	Media      []apiMedia `json:"media"`
 }
 
 // apiContact is a contact's summary.
@@ -132,7 +149,7 @@ func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) 
 		ev := apiEvent{At: e.At.UTC(), Kind: e.Kind}
 		if m := e.Message; m != nil {
 			ev.Message = &apiEventMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
-				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode}
+				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode, Media: apiMediaOf(m)}
 		}
 		out.Timeline = append(out.Timeline, ev)
 	}
@@ -165,7 +182,7 @@ func (s *Server) handleAPIMessageList(w http.ResponseWriter, r *http.Request) {
 	for _, m := range items {
 		out.Data = append(out.Data, apiMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
 			Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode,
-			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC()})
+			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC(), Media: apiMediaOf(&m.Message)})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

@@ -133,6 +133,7 @@ func (s *Server) buildRoutes() http.Handler {
 		s.staff(r, "POST", "/submissions/by-phone", personalDataRoles, s.handleSubmissionsByPhone)
 		s.staff(r, "GET", "/submissions/{reference}", submissionReaders, s.handleSubmissionView)
 		s.staff(r, "POST", "/submissions/{reference}/messages", submissionRepliers, s.handleSubmissionReply)
+		s.staff(r, "GET", "/submissions/{reference}/media/{message}/{n}", submissionReaders, s.handleSubmissionMedia)
 
 		// River UI: jobs, queues, retries (it changes state, so admins only).
 		if s.JobsUI != nil {

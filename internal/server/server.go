@@ -23,6 +23,7 @@ import (
 	"tawasul/internal/postgres"
 	"tawasul/internal/render"
 	"tawasul/internal/twiliofake"
+	"tawasul/internal/twiliorest"
 )
 
 // Deps are the server's collaborators, built by package app.
@@ -40,6 +41,9 @@ type Deps struct {
 	// Simulator is the built-in Twilio simulator (simulator mode only; nil
 	// with a real Twilio account). It enables the /dev/phone pages.
 	Simulator *twiliofake.Server
+	// Twilio fetches residents' attachments for staff (Twilio or the
+	// simulator); nil answers attachment requests 503.
+	Twilio *twiliorest.Client
 	// JobsUI serves River UI at /admin/jobs; nil leaves the route out.
 	JobsUI http.Handler
 	// MigrationsCurrent reports whether the schema is up to date (for /readyz).

@@ -28,6 +28,7 @@ import (
 	"tawasul/internal/server"
 	"tawasul/internal/tawasul"
 	"tawasul/internal/twiliofake"
+	"tawasul/internal/twiliorest"
 	"tawasul/web"
 )
 
@@ -50,6 +51,7 @@ type setupOpts struct {
 	jobsUI    http.Handler
 	simulator *twiliofake.Server    // passed as Deps.Simulator (enables /dev/phone)
 	river     *river.Client[pgx.Tx] // nil: an insert-only client on the test pool
+	twilio    *twiliorest.Client    // passed as Deps.Twilio (fetches attachments)
 }
 
 func setup(t testing.TB, opts *setupOpts) *testBundle {
@@ -80,7 +82,7 @@ func setup(t testing.TB, opts *setupOpts) *testBundle {
 		}
 	}
 	srv := server.New(server.Deps{Config: cfg, Pool: pool, Store: store, Catalog: cat, Render: eng, River: rc,
-		Passwords: pw, Logger: slog.New(slog.DiscardHandler), JobsUI: opts.jobsUI, Simulator: opts.simulator,
+		Passwords: pw, Logger: slog.New(slog.DiscardHandler), JobsUI: opts.jobsUI, Simulator: opts.simulator, Twilio: opts.twilio,
 		Conversation: &conversation.Engine{Pool: pool, Catalog: cat, FollowupWindow: cfg.FollowupWindow,
 			ReferencePrefix: cfg.ReferencePrefix, CallCentre: cfg.CallCentreNumber,
 			PublicURL: cfg.PublicURL, PromptTTL: cfg.PromptTTL, River: rc}})

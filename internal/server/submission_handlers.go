@@ -266,6 +266,7 @@ type TimelineRow struct {
 	Label       string // what happened
 	StatusLabel string // the message's delivery status, "" without a message
 	ErrorCode   string // the message's Twilio error code, "" without one
+	Media       []MediaLink
 }
 
 // handleSubmissionView shows one submission: its fields, the contact's
@@ -301,6 +302,7 @@ func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *S
 			if c := e.Message.ErrorCode; c != nil {
 				row.ErrorCode = strconv.Itoa(*c)
 			}
+			row.Media = s.mediaLinks(r, d.Reference, e.Message)
 		}
 		p.Timeline = append(p.Timeline, row)
 	}

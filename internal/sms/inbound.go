@@ -6,8 +6,10 @@ package sms
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"tawasul/internal/arabic"
 	"tawasul/internal/phone"
@@ -23,6 +25,7 @@ type Inbound struct {
 	Body       string
 	OptOutType string // "STOP", "START", "HELP" with Advanced Opt-Out, else ""
 	NumMedia   int
+	Media      []tawasul.Media // the attachments with a usable URL, at most maxMedia
 }
 
 // ParseInbound reads Twilio's inbound-message webhook parameters. It returns
@@ -52,6 +55,7 @@ func ParseInbound(form url.Values) (*Inbound, error) {
 	if n := form.Get("NumMedia"); n != "" {
 		fmt.Sscanf(n, "%d", &in.NumMedia)
 	}
+	in.Media = parseMedia(form, in.NumMedia)
 	if len(in.Body) > maxBodyBytes {
 		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "Body too long")
 	}
@@ -62,6 +66,29 @@ func ParseInbound(form url.Values) (*Inbound, error) {
 // characters (an SMS, 1,600), each at most 4 bytes of UTF-8. Twilio sends
 // nothing longer.
 const maxBodyBytes = 4096 * 4
+
+// maxMedia is the most attachments Twilio sends with one message.
+const maxMedia = 10
+
+// parseMedia reads MediaUrl{i} and MediaContentType{i} for i below n (and
+// maxMedia). An attachment whose URL is not an absolute http(s) URL of at
+// most 2,048 bytes is left out; the message is still taken.
+func parseMedia(form url.Values, n int) []tawasul.Media {
+	var media []tawasul.Media
+	for i := range min(n, maxMedia) {
+		raw := form.Get("MediaUrl" + strconv.Itoa(i))
+		u, err := url.Parse(raw)
+		if err != nil || len(raw) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		ct := strings.TrimSpace(form.Get("MediaContentType" + strconv.Itoa(i)))
+		if len(ct) > 255 || !utf8.ValidString(ct) || strings.ContainsAny(ct, "\x00\r\n") {
+			ct = ""
+		}
+		media = append(media, tawasul.Media{URL: raw, ContentType: ct})
+	}
+	return media
+}
 
 // splitChannel strips a "whatsapp:" prefix and says which channel it was.
 func splitChannel(addr string) (string, tawasul.Channel) {

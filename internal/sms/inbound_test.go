@@ -2,6 +2,7 @@ package sms
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,8 @@ func FuzzParseInbound(f *testing.F) {
 	f.Add("SMxyz", "", "\xff\xfe", "START")
 	f.Add(sid, "00966 55 123 4567", strings.Repeat("ا", 2000), "help")
 	f.Fuzz(func(t *testing.T, sid, from, body, optOut string) {
-		in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {from}, "Body": {body}, "OptOutType": {optOut}})
+		in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {from}, "Body": {body}, "OptOutType": {optOut},
+			"NumMedia": {optOut}, "MediaUrl0": {body}, "MediaContentType0": {from}})
 		if err != nil {
 			if tawasul.ErrorCode(err) != tawasul.EINVALID {
 				t.Fatalf("error is not EINVALID: %v", err)
@@ -86,5 +88,33 @@ func FuzzParseInbound(f *testing.F) {
 		}
 		_ = ClassifyKeyword(in.Body, in.OptOutType)
 		_ = ClassifyKind(in.Body)
+		for _, m := range in.Media {
+			if u, err := url.Parse(m.URL); err != nil || u.Host == "" || len(m.URL) > 2048 || strings.ContainsAny(m.ContentType, "\r\n") {
+				t.Fatalf("accepted a malformed attachment: %+v", m)
+			}
+		}
 	})
+}
+
+// TestParseInboundMedia: the attachments Twilio lists (NumMedia, then
+// MediaUrl{i} and MediaContentType{i}) are kept in order; one with an
+// unusable URL is left out, and the message is taken all the same.
+func TestParseInboundMedia(t *testing.T) {
+	sid := "MM" + strings.Repeat("0f", 16)
+	photo := "https://api.twilio.com/2010-04-01/Accounts/AC" + strings.Repeat("1", 32) + "/Messages/" + sid + "/Media/ME" + strings.Repeat("2", 32)
+	in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {"whatsapp:+966551234567"}, "Body": {""},
+		"NumMedia": {"4"}, "MediaUrl0": {photo}, "MediaContentType0": {"image/jpeg"},
+		"MediaUrl1": {"javascript:alert(1)"}, "MediaContentType1": {"text/html"},
+		"MediaUrl2": {photo + "3"}, "MediaContentType2": {"video/mp4\r\nX-Evil: 1"},
+		"MediaUrl9": {photo + "9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tawasul.Media{{URL: photo, ContentType: "image/jpeg"}, {URL: photo + "3"}}
+	if !slices.Equal(in.Media, want) || in.NumMedia != 4 {
+		t.Errorf("media %+v (NumMedia %d), want %+v", in.Media, in.NumMedia, want)
+	}
+	if in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {"+966551234567"}, "NumMedia": {"999999"}}); err != nil || len(in.Media) != 0 {
+		t.Errorf("a huge NumMedia with no URLs: %+v %v", in, err)
+	}
 }

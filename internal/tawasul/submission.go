@@ -89,6 +89,15 @@ type Message struct {
 	ErrorCode      *int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Media          []Media // what an inbound message had attached, in Twilio's order
+}
+
+// Media is a file attached to an inbound MMS or WhatsApp message (a photo
+// of the pothole). Twilio keeps the file; URL is where, on Twilio's REST
+// API, and may need the account's credentials to fetch.
+type Media struct {
+	URL         string
+	ContentType string // as Twilio gave it, e.g. "image/jpeg"; may be ""
 }
 
 // Names is a name in each language, such as a department's.

@@ -88,8 +88,9 @@ type Server struct {
 	calls     []*Call
 	callIndex map[string]*Call
 	faults    map[string]*faultState
-	hanging   int           // requests currently held by a Hang fault
-	changed   chan struct{} // closed and replaced on every state change
+	media     map[string]mediaFile // by "ME…" SID (AddMedia)
+	hanging   int                  // requests currently held by a Hang fault
+	changed   chan struct{}        // closed and replaced on every state change
 	closed    bool
 	httpSrv   *http.Server
 	baseURL   string
@@ -301,10 +302,16 @@ func (s *Server) timestamp() time.Time { return s.now().UTC() }
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json fetch a message (200)
 //	POST /2010-04-01/Accounts/{AccountSid}/Calls.json          create a call (201)
 //	GET  /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json    fetch a call (200)
+//	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}/Media/{MediaSid}
+//	                                                           an attachment (307 to the file; AddMedia)
 //
 // Unknown paths get 404 (20404); known paths with another method get 405
 // (20004).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, mediaFilesPath) {
+		s.serveMediaFile(w, r)
+		return
+	}
 	marker := "/" + APIVersion + "/"
 	i := strings.Index(r.URL.Path, marker)
 	if i < 0 {
@@ -341,6 +348,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.fetchMessage(w, strings.TrimSuffix(segs[3], ".json"), apiPath)
+	case len(segs) == 6 && segs[2] == "Messages" && segs[4] == "Media":
+		s.redirectMedia(w, r, segs[5], apiPath)
 	case len(segs) == 3 && segs[2] == "Calls.json":
 		if r.Method != http.MethodPost {
 			writeMethodNotAllowed(w, "POST")

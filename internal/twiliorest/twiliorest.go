@@ -280,3 +280,49 @@ func Classify(err error) (o Outcome, code int, message string) {
 	}
 	return Rejected, te.Code, msg
 }
+
+// mediaPath is the path of an attachment of an inbound message on Twilio's
+// REST API (the account is checked separately).
+var mediaPath = regexp.MustCompile(`^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages/(?:MM|SM)[0-9a-fA-F]{32}/Media/ME[0-9a-fA-F]{32}$`)
+
+// ErrNotMedia is Media's answer for a URL that is not an attachment of this
+// account's messages; nothing was fetched.
+var ErrNotMedia = errors.New("twiliorest: not a media URL of this account")
+
+// Media fetches an attachment of an inbound message, given its URL as
+// Twilio's webhook gave it (MediaUrl{N}). Only the URL's path is used: it
+// must be one of this account's message media, and it is requested from
+// the client's base URL (Twilio itself, or the simulator) with the
+// account's credentials, so a URL cannot make Tawasul fetch anything else.
+// Twilio answers with a redirect to the file, which is followed (without
+// the credentials). The caller closes the response's body; a status other
+// than 200 is an error.
+func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, error) {
+	u, err := url.Parse(mediaURL)
+	if err != nil {
+		return nil, ErrNotMedia
+	}
+	m := mediaPath.FindStringSubmatch(u.Path)
+	if m == nil || m[1] != c.accountSID {
+		return nil, ErrNotMedia
+	}
+	target := url.URL{Scheme: "https", Host: "api.twilio.com", Path: u.Path}
+	if c.base != nil {
+		target.Scheme, target.Host = c.base.Scheme, c.base.Host
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(c.accountSID, c.authToken)
+	hc := &http.Client{Timeout: c.timeout, Transport: c.next} // redirects to another host drop the credentials
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("twiliorest: fetch media: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		return nil, fmt.Errorf("twiliorest: fetch media: status %d", res.StatusCode)
+	}
+	return res, nil
+}

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tawasul/internal/tawasul"
+	"tawasul/internal/twiliofake"
+	"tawasul/internal/twiliorest"
+)
+
+// TestAttachments: a WhatsApp photo with no text is a submission whose
+// attachments are kept (once, however often the webhook comes) and shown
+// on its page; staff open them through Tawasul, which fetches them from
+// Twilio with the account's credentials. A file that is not a picture,
+// sound, video or PDF is downloaded, never shown as a page. The API lists
+// them with Twilio's URL.
+func TestAttachments(t *testing.T) {
+	t.Parallel()
+	account := twiliofake.NewSID("AC")
+	fake := twiliofake.New(twiliofake.Options{AccountSID: account, AuthToken: testAuthToken})
+	if _, err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, &setupOpts{twilio: rest})
+
+	sid := twiliofake.NewSID("MM")
+	photo := []byte("\xff\xd8\xff\xe0 a pothole on King Fahd Road")
+	p := inbound("whatsapp:+966551234567", "")
+	p.Set("MessageSid", sid)
+	p.Set("NumMedia", "2")
+	p.Set("MediaUrl0", fake.AddMedia(sid, "image/jpeg", photo))
+	p.Set("MediaContentType0", "image/jpeg")
+	p.Set("MediaUrl1", fake.AddMedia(sid, "text/html", []byte("<script>alert(1)</script>")))
+	p.Set("MediaContentType1", "text/html")
+	var ref string
+	for range 2 { // a replay stores nothing more
+		status, xml := b.webhook(t, "/twilio/sms", p)
+		if ref = regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(xml); status != 200 || ref == "" {
+			t.Fatalf("photo message: %d %s", status, xml)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM message_media`); n != 2 {
+		t.Fatalf("%d attachments stored, want 2", n)
+	}
+
+	agent := b.signedIn(t, tawasul.RoleAgent)
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	links := regexp.MustCompile(`href="(/submissions/`+ref+`/media/\d+/\d)"[^>]*>المرفق (\d)<`).FindAllStringSubmatch(page, -1)
+	if len(links) != 2 || links[0][2] != "1" || links[1][2] != "2" {
+		t.Fatalf("attachment links on the page: %q", links)
+	}
+	res, body := b.get(t, agent, links[0][1])
+	if res.StatusCode != 200 || body != string(photo) || res.Header.Get("Content-Type") != "image/jpeg" ||
+		res.Header.Get("Content-Disposition") != "inline" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("the photo: %d %q %v", res.StatusCode, body, res.Header)
+	}
+	if res, _ := b.get(t, agent, links[1][1]); res.StatusCode != 200 || res.Header.Get("Content-Disposition") != "attachment" {
+		t.Errorf("the HTML file: %d %v, want it downloaded", res.StatusCode, res.Header)
+	}
+	// Moderators review what residents send, so they see attachments too.
+	if res, _ := b.get(t, b.signedIn(t, tawasul.RoleModerator), links[0][1]); res.StatusCode != 200 {
+		t.Errorf("moderator: %d", res.StatusCode)
+	}
+	// Nothing else is reachable this way.
+	other := b.smsSubmission(t, "+966559876543", "بلاغ آخر")
+	for _, path := range []string{
+		strings.TrimSuffix(links[0][1], "0") + "7",                // no such attachment
+		strings.Replace(links[0][1], ref, other, 1),               // another submission's
+		"/submissions/" + ref + "/media/x/0",                      // not a message ID
+		strings.Replace(links[0][1], "/media/", "/media/9999", 1), // another message
+	} {
+		if res, _ := b.get(t, agent, path); res.StatusCode != 404 {
+			t.Errorf("%s: %d, want 404", path, res.StatusCode)
+		}
+	}
+	if res, _ := b.get(t, b.signedIn(t, tawasul.RoleDepartment), links[0][1]); res.StatusCode != 404 {
+		t.Errorf("a department user, for a submission not routed to them: %d, want 404", res.StatusCode)
+	}
+
+	// The API gives where Twilio keeps them.
+	token, _ := b.apiToken(t, tawasul.RoleAgent)
+	_, apiBody := b.apiGet(t, token, "/api/v1/submissions/"+ref)
+	var one struct {
+		Data struct {
+			Timeline []struct {
+				Message *struct {
+					Media []struct {
+						ContentType string `json:"content_type"`
+						URL         string `json:"url"`
+					} `json:"media"`
+				} `json:"message"`
+			} `json:"timeline"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(apiBody, &one); err != nil {
+		t.Fatal(err)
+	}
+	var media []string
+	for _, e := range one.Data.Timeline {
+		if e.Message != nil {
+			for _, m := range e.Message.Media {
+				media = append(media, m.ContentType+" "+m.URL)
+			}
+		}
+	}
+	if len(media) != 2 || !strings.HasPrefix(media[0], "image/jpeg "+fake.URL()) || !strings.HasPrefix(media[1], "text/html ") ||
+		!strings.Contains(string(apiBody), `"media":[]`) {
+		t.Errorf("API media: %q in %s", media, apiBody)
+	}
+}
+
+// TestAttachmentTwilioUnreachable: when Twilio cannot give the file, staff
+// get a page that says so (503), not a broken download.
+func TestAttachmentTwilioUnreachable(t *testing.T) {
+	t.Parallel()
+	account := twiliofake.NewSID("AC")
+	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, &setupOpts{twilio: rest})
+	sid := twiliofake.NewSID("MM")
+	p := inbound("+966551234567", "صورة الحفرة")
+	p.Set("MessageSid", sid)
+	p.Set("NumMedia", "1")
+	p.Set("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/"+account+"/Messages/"+sid+"/Media/"+twiliofake.NewSID("ME"))
+	_, xml := b.webhook(t, "/twilio/sms", p)
+	ref := regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(xml)
+	agent := b.signedIn(t, tawasul.RoleAgent)
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	link := regexp.MustCompile(`/submissions/` + ref + `/media/\d+/0`).FindString(page)
+	res, body := b.get(t, agent, link)
+	if link == "" || res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "تعذر جلب المرفق") {
+		t.Errorf("unreachable Twilio: %q %d %s", link, res.StatusCode, body)
+	}
+}
