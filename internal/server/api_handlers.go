@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,17 +53,23 @@ type apiEventMessage struct {
 	Media     []apiMedia `json:"media"`
 }
 
-// apiMedia is an attachment of an inbound message: where Twilio keeps it.
+// apiMedia is an attachment of an inbound message.
 type apiMedia struct {
-	ContentType string `json:"content_type"`
-	URL         string `json:"url"`
+	ContentType string  `json:"content_type"`
+	URL         *string `json:"url"` // Tawasul's, for the same token; null for a message outside any submission
 }
 
-// apiMediaOf is m's attachments, [] for none.
-func apiMediaOf(m *tawasul.Message) []apiMedia {
+// apiMediaOf is m's attachments, [] for none; ref is m's submission ("" for
+// none).
+func (s *Server) apiMediaOf(m *tawasul.Message, ref string) []apiMedia {
 	out := make([]apiMedia, len(m.Media))
 	for i, a := range m.Media {
-		out[i] = apiMedia{ContentType: a.ContentType, URL: a.URL}
+		out[i].ContentType = a.ContentType
+		if ref != "" {
+			u := s.Config.PublicURL + "/api/v1/submissions/" + url.PathEscape(ref) + "/media/" +
+				strconv.FormatInt(m.ID, 10) + "/" + strconv.Itoa(i)
+			out[i].URL = &u
+		}
 	}
 	return out
 }
@@ -149,7 +156,7 @@ func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) 
 		ev := apiEvent{At: e.At.UTC(), Kind: e.Kind}
 		if m := e.Message; m != nil {
 			ev.Message = &apiEventMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
-				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode, Media: apiMediaOf(m)}
+				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode, Media: s.apiMediaOf(m, d.Reference)}
 		}
 		out.Timeline = append(out.Timeline, ev)
 	}
@@ -182,7 +189,8 @@ func (s *Server) handleAPIMessageList(w http.ResponseWriter, r *http.Request) {
 	for _, m := range items {
 		out.Data = append(out.Data, apiMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
 			Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode,
-			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC(), Media: apiMediaOf(&m.Message)})
+			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC(),
+			Media: s.apiMediaOf(&m.Message, m.SubmissionReference)})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

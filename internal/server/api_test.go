@@ -255,7 +255,7 @@ func TestAPIRoleMatrix(t *testing.T) {
 			t.Errorf("API route %s %s", r.Method, r.Pattern)
 		}
 		path := r.Pattern
-		for _, p := range []string{"{reference}", "{phone}"} {
+		for _, p := range []string{"{reference}", "{phone}", "{message}", "{n}"} {
 			path = strings.ReplaceAll(path, p, "x")
 		}
 		res, body := b.apiGet(t, "", path)
@@ -274,8 +274,8 @@ func TestAPIRoleMatrix(t *testing.T) {
 			}
 		}
 	}
-	if n != 4 {
-		t.Errorf("%d API routes, want 4", n)
+	if n != 5 {
+		t.Errorf("%d API routes, want 5", n)
 	}
 	// Phone-keyed reads: only roles that may see personal data.
 	for _, r := range b.srv.Routes() {

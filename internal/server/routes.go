@@ -95,6 +95,7 @@ func (s *Server) buildRoutes() http.Handler {
 	r.Group(func(r chi.Router) {
 		s.api(r, "GET", "/api/v1/submissions", apiSubmissionReaders, s.handleAPISubmissionList)
 		s.api(r, "GET", "/api/v1/submissions/{reference}", apiSubmissionReaders, s.handleAPISubmissionGet)
+		s.api(r, "GET", "/api/v1/submissions/{reference}/media/{message}/{n}", apiSubmissionReaders, s.handleAPISubmissionMedia)
 		s.api(r, "GET", "/api/v1/messages", apiPersonalData, s.handleAPIMessageList)
 		s.api(r, "GET", "/api/v1/contacts/{phone}", apiPersonalData, s.handleAPIContactGet)
 	})

@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"tawasul/internal/sms"
 	"tawasul/internal/tawasul"
 )
 
@@ -32,28 +34,51 @@ func (s *Server) mediaLinks(r *http.Request, ref string, m *tawasul.Message) []M
 	return links
 }
 
-// inlineMedia are the content types a browser may show in place; anything
-// else (HTML, SVG, archives…) is downloaded, so that a resident's file never
-// runs as a page of Tawasul's.
-var inlineMedia = []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "audio/", "video/", "application/pdf"}
+// inlineMedia are the content types a browser may show in place; any
+// other file (HTML, SVG, archives, a type Tawasul cannot read) is sent as
+// application/octet-stream to download, so that a resident's file never
+// shows as a page of Tawasul's.
+var inlineMedia = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
+	"audio/mpeg": true, "audio/ogg": true, "audio/mp4": true, "audio/aac": true, "audio/amr": true,
+	"video/mp4": true, "video/3gpp": true, "application/pdf": true}
+
+// maxMediaBytes bounds an attachment passed on to staff; WhatsApp and MMS
+// files are at most 16 MB.
+const maxMediaBytes = 32 << 20
 
 // handleSubmissionMedia serves attachment n of a message on the submission
 // to the staff who may open the submission: Tawasul fetches it from Twilio
 // with the account's credentials (twiliorest.Client.Media) and passes it
-// on, with the content type Twilio gave when the message came in. Photos,
-// audio, video and PDF show in the browser; anything else downloads, and
-// the response is sandboxed either way. An unknown attachment, or one
-// outside a department user's department, is 404; when Twilio cannot be
-// reached, 503.
+// on. Photos, sound, video and PDF show in the browser; anything else
+// downloads; the response is sandboxed either way. An unknown attachment,
+// or one outside a department user's department, is 404; when Twilio
+// cannot be reached, 503. A file cut short on the way is cut short for the
+// browser too (the connection is aborted), never passed on as if whole.
 func (s *Server) handleSubmissionMedia(w http.ResponseWriter, r *http.Request) {
 	d, err := s.submissionOf(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	s.serveMedia(w, r, d)
+}
+
+// handleAPISubmissionMedia is handleSubmissionMedia for API tokens, whose
+// roles read every submission.
+func (s *Server) handleAPISubmissionMedia(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Store.SubmissionDetail(r.Context(), strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference"))), nil)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.serveMedia(w, r, d)
+}
+
+// serveMedia answers with attachment {n} of message {message} of d.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, d *tawasul.SubmissionDetail) {
 	msgID, err1 := strconv.ParseInt(chi.URLParam(r, "message"), 10, 64)
 	n, err2 := strconv.Atoi(chi.URLParam(r, "n"))
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || n < 0 || n >= sms.MaxMedia {
 		s.notFound(w, r)
 		return
 	}
@@ -61,6 +86,17 @@ func (s *Server) handleSubmissionMedia(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	ct, disposition := "application/octet-stream", "attachment"
+	if mt, _, err := mime.ParseMediaType(m.ContentType); err == nil && inlineMedia[mt] {
+		ct, disposition = mt, "inline"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", disposition)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
+	if r.Method == http.MethodHead {
+		return // no need to fetch the file
 	}
 	unavailable := tawasul.Errorf(tawasul.EUNAVAILABLE, "submissions.media.unavailable", "the attachment could not be fetched from Twilio")
 	if s.Twilio == nil {
@@ -74,22 +110,15 @@ func (s *Server) handleSubmissionMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer res.Body.Close()
-	ct := m.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
+	if res.ContentLength > maxMediaBytes {
+		s.error(w, r, unavailable)
+		return
 	}
-	disposition := "attachment"
-	for _, p := range inlineMedia {
-		if strings.HasPrefix(strings.ToLower(ct), p) {
-			disposition = "inline"
-		}
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", disposition)
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
 	if res.ContentLength >= 0 {
 		h.Set("Content-Length", strconv.FormatInt(res.ContentLength, 10))
 	}
-	_, _ = io.Copy(w, res.Body)
+	copied, err := io.Copy(w, io.LimitReader(res.Body, maxMediaBytes+1))
+	if err != nil || copied > maxMediaBytes || (res.ContentLength >= 0 && copied != res.ContentLength) {
+		panic(http.ErrAbortHandler) // the browser sees a failed download, not a whole-looking part
+	}
 }

@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"tawasul/internal/tawasul"
@@ -63,8 +66,10 @@ func TestAttachments(t *testing.T) {
 		res.Header.Get("Content-Disposition") != "inline" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
 		t.Errorf("the photo: %d %q %v", res.StatusCode, body, res.Header)
 	}
-	if res, _ := b.get(t, agent, links[1][1]); res.StatusCode != 200 || res.Header.Get("Content-Disposition") != "attachment" {
-		t.Errorf("the HTML file: %d %v, want it downloaded", res.StatusCode, res.Header)
+	if res, body := b.get(t, agent, links[1][1]); res.StatusCode != 200 || res.Header.Get("Content-Disposition") != "attachment" ||
+		res.Header.Get("Content-Type") != "application/octet-stream" || res.Header.Get("X-Content-Type-Options") != "nosniff" ||
+		body != "<script>alert(1)</script>" {
+		t.Errorf("the HTML file: %d %v, want it downloaded as it is", res.StatusCode, res.Header)
 	}
 	// Moderators review what residents send, so they see attachments too.
 	if res, _ := b.get(t, b.signedIn(t, tawasul.RoleModerator), links[0][1]); res.StatusCode != 200 {
@@ -73,7 +78,8 @@ func TestAttachments(t *testing.T) {
 	// Nothing else is reachable this way.
 	other := b.smsSubmission(t, "+966559876543", "بلاغ آخر")
 	for _, path := range []string{
-		strings.TrimSuffix(links[0][1], "0") + "7",                // no such attachment
+		strings.TrimSuffix(links[0][1], "0") + "7",
+		strings.TrimSuffix(links[0][1], "0") + "40000",            // no such attachment
 		strings.Replace(links[0][1], ref, other, 1),               // another submission's
 		"/submissions/" + ref + "/media/x/0",                      // not a message ID
 		strings.Replace(links[0][1], "/media/", "/media/9999", 1), // another message
@@ -82,20 +88,25 @@ func TestAttachments(t *testing.T) {
 			t.Errorf("%s: %d, want 404", path, res.StatusCode)
 		}
 	}
-	if res, _ := b.get(t, b.signedIn(t, tawasul.RoleDepartment), links[0][1]); res.StatusCode != 404 {
+	dept := b.signedIn(t, tawasul.RoleDepartment) // works for roads
+	if res, _ := b.get(t, dept, links[0][1]); res.StatusCode != 404 {
 		t.Errorf("a department user, for a submission not routed to them: %d, want 404", res.StatusCode)
 	}
+	b.route(t, ref, "roads")
+	if res, body := b.get(t, dept, links[0][1]); res.StatusCode != 200 || body != string(photo) {
+		t.Errorf("a department user, for their department's submission: %d", res.StatusCode)
+	}
 
-	// The API gives where Twilio keeps them.
-	token, _ := b.apiToken(t, tawasul.RoleAgent)
+	// The API links them through Tawasul, for the same token.
+	token, _ := b.apiToken(t, tawasul.RoleModerator)
 	_, apiBody := b.apiGet(t, token, "/api/v1/submissions/"+ref)
 	var one struct {
 		Data struct {
 			Timeline []struct {
 				Message *struct {
 					Media []struct {
-						ContentType string `json:"content_type"`
-						URL         string `json:"url"`
+						ContentType string  `json:"content_type"`
+						URL         *string `json:"url"`
 					} `json:"media"`
 				} `json:"message"`
 			} `json:"timeline"`
@@ -104,17 +115,26 @@ func TestAttachments(t *testing.T) {
 	if err := json.Unmarshal(apiBody, &one); err != nil {
 		t.Fatal(err)
 	}
-	var media []string
+	var urls []string
 	for _, e := range one.Data.Timeline {
 		if e.Message != nil {
 			for _, m := range e.Message.Media {
-				media = append(media, m.ContentType+" "+m.URL)
+				if m.URL != nil {
+					urls = append(urls, m.ContentType+" "+*m.URL)
+				}
 			}
 		}
 	}
-	if len(media) != 2 || !strings.HasPrefix(media[0], "image/jpeg "+fake.URL()) || !strings.HasPrefix(media[1], "text/html ") ||
-		!strings.Contains(string(apiBody), `"media":[]`) {
-		t.Errorf("API media: %q in %s", media, apiBody)
+	if len(urls) != 2 || !strings.HasPrefix(urls[0], "image/jpeg "+testPublicURL+"/api/v1/submissions/"+ref+"/media/") ||
+		!strings.HasPrefix(urls[1], "text/html ") || strings.Contains(string(apiBody), fake.URL()) || !strings.Contains(string(apiBody), `"media":[]`) {
+		t.Fatalf("API media: %q in %s", urls, apiBody)
+	}
+	apiPath := strings.TrimPrefix(strings.Fields(urls[0])[1], testPublicURL)
+	if res, body := b.apiGet(t, token, apiPath); res.StatusCode != 200 || string(body) != string(photo) {
+		t.Errorf("the photo through the API: %d %q", res.StatusCode, body)
+	}
+	if res, _ := b.apiGet(t, "", apiPath); res.StatusCode != 401 {
+		t.Errorf("the photo through the API without a token: %d, want 401", res.StatusCode)
 	}
 }
 
@@ -141,5 +161,76 @@ func TestAttachmentTwilioUnreachable(t *testing.T) {
 	res, body := b.get(t, agent, link)
 	if link == "" || res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "تعذر جلب المرفق") {
 		t.Errorf("unreachable Twilio: %q %d %s", link, res.StatusCode, body)
+	}
+}
+
+// TestAttachmentUpstreamTrouble: a file Twilio sends cut short reaches the
+// browser as a failed download, not as a whole-looking file; a content
+// type that is not exactly one Tawasul shows in place is downloaded; HEAD
+// answers without fetching anything.
+func TestAttachmentUpstreamTrouble(t *testing.T) {
+	t.Parallel()
+	account, sid := twiliofake.NewSID("AC"), twiliofake.NewSID("MM")
+	cut, mixed := "ME"+strings.Repeat("a", 32), "ME"+strings.Repeat("b", 32)
+	var fetches atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		switch {
+		case strings.HasSuffix(r.URL.Path, cut): // no length given: chunked, then the connection breaks
+			_, _ = w.Write([]byte("only the first bytes"))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		case strings.HasSuffix(r.URL.Path, mixed):
+			_, _ = w.Write([]byte("<h1>not a photo</h1>"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: upstream.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, &setupOpts{twilio: rest})
+	media := "https://api.twilio.com/2010-04-01/Accounts/" + account + "/Messages/" + sid + "/Media/"
+	p := inbound("whatsapp:+966551234567", "")
+	p.Set("MessageSid", sid)
+	p.Set("NumMedia", "2")
+	p.Set("MediaUrl0", media+cut)
+	p.Set("MediaContentType0", "image/jpeg")
+	p.Set("MediaUrl1", media+mixed)
+	p.Set("MediaContentType1", "image/jpeg,text/html")
+	_, xml := b.webhook(t, "/twilio/sms", p)
+	ref := regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(xml)
+	agent := b.signedIn(t, tawasul.RoleAgent)
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	link := regexp.MustCompile(`/submissions/` + ref + `/media/\d+/`).FindString(page)
+	if link == "" {
+		t.Fatalf("no attachment link on %s", page)
+	}
+
+	head, _ := http.NewRequest("HEAD", b.ts.URL+link+"0", nil)
+	if res, err := agent.Do(head); err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("HEAD: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if n := fetches.Load(); n != 0 {
+		t.Errorf("HEAD fetched the file from Twilio %d times", n)
+	}
+
+	res, err := agent.Get(b.ts.URL + link + "0")
+	if err == nil {
+		_, err = io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if err == nil {
+		t.Error("a file cut short upstream was passed on as if whole")
+	}
+
+	res2, body := b.get(t, agent, link+"1")
+	if res2.StatusCode != 200 || res2.Header.Get("Content-Type") != "application/octet-stream" ||
+		res2.Header.Get("Content-Disposition") != "attachment" || body != "<h1>not a photo</h1>" {
+		t.Errorf("a mixed content type: %d %v", res2.StatusCode, res2.Header)
 	}
 }

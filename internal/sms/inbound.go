@@ -25,7 +25,7 @@ type Inbound struct {
 	Body       string
 	OptOutType string // "STOP", "START", "HELP" with Advanced Opt-Out, else ""
 	NumMedia   int
-	Media      []tawasul.Media // the attachments with a usable URL, at most maxMedia
+	Media      []tawasul.Media // the attachments with a usable URL, at most MaxMedia
 }
 
 // ParseInbound reads Twilio's inbound-message webhook parameters. It returns
@@ -67,15 +67,15 @@ func ParseInbound(form url.Values) (*Inbound, error) {
 // nothing longer.
 const maxBodyBytes = 4096 * 4
 
-// maxMedia is the most attachments Twilio sends with one message.
-const maxMedia = 10
+// MaxMedia is the most attachments Twilio sends with one message.
+const MaxMedia = 10
 
 // parseMedia reads MediaUrl{i} and MediaContentType{i} for i below n (and
-// maxMedia). An attachment whose URL is not an absolute http(s) URL of at
+// MaxMedia). An attachment whose URL is not an absolute http(s) URL of at
 // most 2,048 bytes is left out; the message is still taken.
 func parseMedia(form url.Values, n int) []tawasul.Media {
 	var media []tawasul.Media
-	for i := range min(n, maxMedia) {
+	for i := range min(n, MaxMedia) {
 		raw := form.Get("MediaUrl" + strconv.Itoa(i))
 		u, err := url.Parse(raw)
 		if err != nil || len(raw) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

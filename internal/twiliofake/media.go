@@ -20,7 +20,8 @@ const mediaFilesPath = "/media-files/"
 // "MM…" SID) and returns its MediaUrl, to put in an inbound webhook as
 // MediaUrl{N}. The fake serves it like Twilio: GET on the URL with the
 // account's credentials answers 307 with the file's location, which answers
-// the file with contentType. Start must have been called.
+// the file with contentType to a request without credentials. Start must
+// have been called.
 func (s *Server) AddMedia(messageSID, contentType string, data []byte) string {
 	sid := NewSID("ME")
 	s.mu.Lock()
@@ -48,7 +49,9 @@ func (s *Server) redirectMedia(w http.ResponseWriter, r *http.Request, sid, apiP
 	http.Redirect(w, r, mediaFilesPath+sid, http.StatusTemporaryRedirect)
 }
 
-// serveMediaFile serves a file a media request was redirected to.
+// serveMediaFile serves a file a media request was redirected to. Like the
+// storage Twilio redirects to, it refuses a request that carries
+// credentials (400): a client must not send the account's on.
 func (s *Server) serveMediaFile(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimPrefix(r.URL.Path, mediaFilesPath)
 	s.mu.Lock()
@@ -56,6 +59,10 @@ func (s *Server) serveMediaFile(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !ok || r.Method != http.MethodGet {
 		http.NotFound(w, r)
+		return
+	}
+	if r.Header.Get("Authorization") != "" {
+		http.Error(w, "credentials sent to the file storage", http.StatusBadRequest)
 		return
 	}
 	w.Header().Set("Content-Type", f.contentType)

@@ -32,7 +32,8 @@ func TestAddMedia(t *testing.T) {
 	if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") == "" {
 		t.Fatalf("with credentials: %d %q, want 307 to the file", res.StatusCode, res.Header.Get("Location"))
 	}
-	res, err = http.DefaultClient.Do(req)
+	file := s.URL() + res.Header.Get("Location")
+	res, err = http.Get(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,5 +41,13 @@ func TestAddMedia(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 200 || string(body) != "\x89PNG" || res.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("the file: %d %q %q", res.StatusCode, body, res.Header.Get("Content-Type"))
+	}
+	// Credentials sent on to the file are refused, as by Twilio's storage.
+	req, _ = http.NewRequest("GET", file, nil)
+	req.SetBasicAuth(testAccountSID, testAuthToken)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("the file with credentials: %v %v, want 400", res, err)
+	} else {
+		res.Body.Close()
 	}
 }

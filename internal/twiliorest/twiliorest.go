@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -294,9 +295,11 @@ var ErrNotMedia = errors.New("twiliorest: not a media URL of this account")
 // must be one of this account's message media, and it is requested from
 // the client's base URL (Twilio itself, or the simulator) with the
 // account's credentials, so a URL cannot make Tawasul fetch anything else.
-// Twilio answers with a redirect to the file, which is followed (without
-// the credentials). The caller closes the response's body; a status other
-// than 200 is an error.
+// Twilio answers with a redirect to the file; Media follows at most two,
+// to https (or back to the base URL's own scheme and host, as the
+// simulator does), never with the credentials. The client's timeout bounds
+// the wait for the response's headers; reading the body is bounded by ctx.
+// The caller closes the body; a status other than 200 is an error.
 func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, error) {
 	u, err := url.Parse(mediaURL)
 	if err != nil {
@@ -310,19 +313,45 @@ func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, er
 	if c.base != nil {
 		target.Scheme, target.Host = c.base.Scheme, c.base.Host
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	req.SetBasicAuth(c.accountSID, c.authToken)
-	hc := &http.Client{Timeout: c.timeout, Transport: c.next} // redirects to another host drop the credentials
+	hc := &http.Client{Transport: c.next, CheckRedirect: func(next *http.Request, via []*http.Request) error {
+		next.Header.Del("Authorization")
+		sameOrigin := next.URL.Scheme == target.Scheme && next.URL.Host == target.Host
+		if len(via) > 2 || (next.URL.Scheme != "https" && !sameOrigin) {
+			return errors.New("twiliorest: media redirect refused")
+		}
+		return nil
+	}}
+	headers := time.AfterFunc(c.timeout, cancel)
 	res, err := hc.Do(req)
+	headers.Stop()
 	if err != nil {
-		return nil, fmt.Errorf("twiliorest: fetch media: %w", err)
+		cancel()
+		return nil, fmt.Errorf("twiliorest: fetch media: %w", clean(err))
 	}
 	if res.StatusCode != http.StatusOK {
 		res.Body.Close()
+		cancel()
 		return nil, fmt.Errorf("twiliorest: fetch media: status %d", res.StatusCode)
 	}
+	res.Body = cancelOnClose{res.Body, cancel}
 	return res, nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
