@@ -43,6 +43,7 @@ type apiEvent struct {
 	Message *apiEventMessage `json:"message"`
 }
 
+// apiEventMessage is a message as a timeline entry shows it.
 type apiEventMessage struct {
 	Direction string     `json:"direction"`
 	Channel   string     `json:"channel"`
@@ -74,17 +75,19 @@ func (s *Server) apiMediaOf(m *tawasul.Message, ref string) []apiMedia {
 	return out
 }
 
-// apiMessage is a message in a contact's message list.
+// apiEventMessageOf is m as a timeline entry shows it; ref is m's
+// submission ("" for none).
+func (s *Server) apiEventMessageOf(m *tawasul.Message, ref string) apiEventMessage {
+	return apiEventMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body, Status: m.Status,
+		TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode, Media: s.apiMediaOf(m, ref)}
+}
+
+// apiMessage is a message in a contact's message list: the timeline's
+// fields, and which submission it belongs to and when.
 type apiMessage struct {
-	Direction  string     `json:"direction"`
-	Channel    string     `json:"channel"`
-	Body       string     `json:"body"`
-	Status     string     `json:"status"`
-	TwilioSID  *string    `json:"twilio_sid"`
-	ErrorCode  *int       `json:"error_code"`
-	Submission *string    `json:"submission"` // reference, or null
-	CreatedAt  time.Time  `json:"created_at"`
-	Media      []apiMedia `json:"media"`
+	apiEventMessage
+	Submission *string   `json:"submission"` // reference, or null
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // apiContact is a contact's summary.
@@ -155,8 +158,8 @@ func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) 
 	for _, e := range d.Timeline {
 		ev := apiEvent{At: e.At.UTC(), Kind: e.Kind}
 		if m := e.Message; m != nil {
-			ev.Message = &apiEventMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
-				Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode, Media: s.apiMediaOf(m, d.Reference)}
+			msg := s.apiEventMessageOf(m, d.Reference)
+			ev.Message = &msg
 		}
 		out.Timeline = append(out.Timeline, ev)
 	}
@@ -187,10 +190,8 @@ func (s *Server) handleAPIMessageList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apiList[apiMessage]{Data: make([]apiMessage, 0, len(items)), NextCursor: nullable(next)}
 	for _, m := range items {
-		out.Data = append(out.Data, apiMessage{Direction: m.Direction, Channel: string(m.Channel), Body: m.Body,
-			Status: m.Status, TwilioSID: m.TwilioSID, ErrorCode: m.ErrorCode,
-			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC(),
-			Media: s.apiMediaOf(&m.Message, m.SubmissionReference)})
+		out.Data = append(out.Data, apiMessage{apiEventMessage: s.apiEventMessageOf(&m.Message, m.SubmissionReference),
+			Submission: nullable(m.SubmissionReference), CreatedAt: m.CreatedAt.UTC()})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
