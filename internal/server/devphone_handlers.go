@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +54,7 @@ type DevPhonePage struct {
 	Typed    string          // the phone field's value
 	Channel  tawasul.Channel // sms or whatsapp
 	Body     string          // the text field's value (kept after an error)
+	Photo    bool            // the sample-photo box (kept after an error)
 	ErrorKey string          // catalog key of a form error
 	Answer   *DevPhoneAnswer // the answer to the text just sent, if any
 	Thread   *DevPhoneThread // nil when no number is selected
@@ -76,6 +82,7 @@ type DevPhoneMessage struct {
 	Inbound     bool // from the resident
 	ChannelKey  string
 	Body        string
+	Attachments int    // files the resident attached
 	StatusLabel string // the status in the page's language (deliveryLabel)
 	Status      string // the stored status, shown when it has no key
 	ErrorCode   int    // Twilio's error code; 0 for none
@@ -126,13 +133,14 @@ func (s *Server) handleDevPhoneSend(w http.ResponseWriter, r *http.Request) {
 		ch = tawasul.ChannelWhatsApp
 	}
 	body := r.PostForm.Get("body")
+	photo := r.PostForm.Get("photo") == "1" // attach the sample photo
 	e164, err := phone.Normalize(strings.TrimPrefix(typed, "whatsapp:"))
 	errKey := ""
 	switch {
 	case err != nil:
 		errKey = "devphone.error_phone"
 	case r.PostForm.Get("action") == "select":
-	case strings.TrimSpace(body) == "":
+	case strings.TrimSpace(body) == "" && !photo:
 		errKey = "devphone.error_body"
 	case utf8.RuneCountInString(body) > maxDevPhoneBody:
 		errKey = "devphone.error_body_long"
@@ -143,7 +151,7 @@ func (s *Server) handleDevPhoneSend(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
-		p.Typed, p.Channel, p.Body, p.ErrorKey = typed, ch, body, errKey
+		p.Typed, p.Channel, p.Body, p.Photo, p.ErrorKey = typed, ch, body, photo, errKey
 		s.page(w, r, http.StatusBadRequest, "devphone", p)
 		return
 	}
@@ -151,7 +159,7 @@ func (s *Server) handleDevPhoneSend(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Put(ctx, sessionDevPhone, e164)
 	s.sessions.Put(ctx, sessionDevChannel, string(ch))
 	if r.PostForm.Get("action") != "select" {
-		reply, err := s.simulateInboundSMS(ctx, e164, ch, body)
+		reply, err := s.simulateInboundSMS(ctx, e164, ch, body, photo)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -202,7 +210,7 @@ func (s *Server) devPhoneThread(ctx context.Context, lang *i18n.Lang, e164 strin
 	}
 	for _, m := range msgs {
 		dm := DevPhoneMessage{Inbound: m.Direction == "inbound", ChannelKey: "devphone.channel_sms", Body: m.Body,
-			Status: m.Status, At: m.CreatedAt, Clock: m.CreatedAt.In(i18n.Riyadh).Format("15:04")}
+			Attachments: len(m.Media), Status: m.Status, At: m.CreatedAt, Clock: m.CreatedAt.In(i18n.Riyadh).Format("15:04")}
 		if m.ErrorCode != nil {
 			dm.ErrorCode = *m.ErrorCode
 		}
@@ -216,8 +224,8 @@ func (s *Server) devPhoneThread(ctx context.Context, lang *i18n.Lang, e164 strin
 }
 
 // simulateInboundSMS plays Twilio's part when the resident e164 texts body on
-// channel ch, and returns the text of Tawasul's TwiML answer ("" when it
-// answered with an empty <Response/>).
+// channel ch (with samplePhoto attached when photo), and returns the text
+// of Tawasul's TwiML answer ("" when it answered with an empty <Response/>).
 //
 // It builds the parameters Twilio would post (twiliofake's
 // InboundSMSParams), signs them with TWILIO_AUTH_TOKEN for
@@ -227,8 +235,21 @@ func (s *Server) devPhoneThread(ctx context.Context, lang *i18n.Lang, e164 strin
 // for a webhook from Twilio. It does not POST to TAWASUL_PUBLIC_URL, because
 // in development that address is often not reachable from the process
 // itself (a proxy or tunnel in front, or a name that resolves elsewhere).
-func (s *Server) simulateInboundSMS(parent context.Context, e164 string, ch tawasul.Channel, body string) (string, error) {
+func (s *Server) simulateInboundSMS(parent context.Context, e164 string, ch tawasul.Channel, body string, photo bool) (string, error) {
 	params := s.Simulator.InboundSMSParams(sms.Address(ch, e164), s.simulatorServiceAddress(ch), body)
+	if photo {
+		// As Twilio sends a message with media: an MM SID, and where the
+		// file is (kept by the simulator, which serves it like Twilio).
+		sid := twiliofake.NewSID("MM")
+		for _, k := range []string{"MessageSid", "SmsMessageSid", "SmsSid"} {
+			if params.Has(k) {
+				params.Set(k, sid)
+			}
+		}
+		params.Set("NumMedia", "1")
+		params.Set("MediaUrl0", s.Simulator.AddMedia(sid, "image/png", samplePhoto()))
+		params.Set("MediaContentType0", "image/png")
+	}
 	sig := twiliofake.Sign(s.Config.Twilio.AuthToken, s.Config.PublicURL+"/twilio/sms", params)
 
 	// A fresh context: the router reuses a chi routing context found in
@@ -286,3 +307,23 @@ func (s *Server) simulatorServiceAddress(ch tawasul.Channel) string {
 	}
 	return "whatsapp:" + number
 }
+
+// samplePhoto is the picture the pretend phone attaches: a grey road with
+// a dark pothole, as a PNG made once.
+var samplePhoto = sync.OnceValue(func() []byte {
+	img := image.NewGray(image.Rect(0, 0, 160, 100))
+	for y := range 100 {
+		for x := range 160 {
+			c := uint8(150 + (x*7+y*13)%20) // asphalt
+			if dx, dy := float64(x-80)/45, float64(y-55)/22; dx*dx+dy*dy < 1 {
+				c = 40 // the pothole
+			}
+			img.SetGray(x, y, color.Gray{Y: c})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err) // encoding an in-memory image does not fail
+	}
+	return b.Bytes()
+})

@@ -11,6 +11,7 @@ import (
 
 	"tawasul/internal/tawasul"
 	"tawasul/internal/twiliofake"
+	"tawasul/internal/twiliorest"
 )
 
 // setupDevPhone starts a server in simulator mode and signs an agent in.
@@ -277,5 +278,54 @@ func TestDevPhoneNumberNeverInURL(t *testing.T) {
 				t.Errorf("URL %q carries the phone number", m[1])
 			}
 		}
+	}
+}
+
+// TestDevPhoneSamplePhoto: the pretend phone can attach a sample photo, as
+// Twilio posts a WhatsApp picture (an MM SID, MediaUrl0 on the simulator);
+// a photo needs no text. The thread says a file was attached, and staff
+// open the picture from the submission's page.
+func TestDevPhoneSamplePhoto(t *testing.T) {
+	t.Parallel()
+	account := twiliofake.NewSID("AC")
+	sim := twiliofake.New(twiliofake.Options{AccountSID: account, AuthToken: testAuthToken})
+	base, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, &setupOpts{simulator: sim, twilio: rest})
+	b.addUser(t, "agent@example.org", tawasul.RoleAgent)
+	c := b.client(t)
+	b.signIn(t, c, "agent@example.org")
+
+	// Without the photo, an empty text is refused (and the box stays ticked after another error).
+	if res, _ := b.devPhonePost(t, c, url.Values{"phone": {"0551234567"}, "channel": {"whatsapp"}, "body": {""}, "action": {"send"}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("empty text without a photo: %d, want 400", res.StatusCode)
+	}
+	if _, page := b.devPhonePost(t, c, url.Values{"phone": {"12"}, "body": {""}, "photo": {"1"}, "action": {"send"}}); !strings.Contains(page, `value="1" id="devphone-photo" checked`) {
+		t.Error("the photo box is not kept ticked after an error")
+	}
+	res, _ := b.devPhonePost(t, c, url.Values{"phone": {"0551234567"}, "channel": {"whatsapp"}, "body": {""}, "photo": {"1"}, "action": {"send"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("photo without text: %d, want 303", res.StatusCode)
+	}
+	_, page := b.devPhoneGet(t, c, "/dev/phone")
+	ref := regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(answerOf(t, page))
+	if ref == "" || !strings.Contains(page, "📎") {
+		t.Fatalf("after the photo: answer %q, thread %s", answerOf(t, page), page)
+	}
+	if n := b.count(t, `SELECT count(*) FROM message_media mm JOIN messages m ON m.id = mm.message_id
+		WHERE m.twilio_sid LIKE 'MM%' AND mm.content_type = 'image/png'`); n != 1 {
+		t.Fatalf("%d stored attachments, want 1", n)
+	}
+	_, view := b.get(t, c, "/submissions/"+ref)
+	link := regexp.MustCompile(`/submissions/` + ref + `/media/\d+/0`).FindString(view)
+	if res, body := b.get(t, c, link); link == "" || res.StatusCode != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("the sample photo from the submission's page: %q %d", link, res.StatusCode)
 	}
 }
