@@ -52,8 +52,10 @@ const maxMediaBytes = 32 << 20
 // on. Photos, sound, video and PDF show in the browser; anything else
 // downloads; the response is sandboxed either way. An unknown attachment,
 // or one outside a department user's department, is 404; when Twilio
-// cannot be reached, 503. A file cut short on the way is cut short for the
-// browser too (the connection is aborted), never passed on as if whole.
+// cannot be reached, 503, as an error page of its own. A file cut short on
+// the way is cut short for the browser too (the connection is aborted and
+// logged), never passed on as if whole. HEAD answers the file's headers
+// without fetching it.
 func (s *Server) handleSubmissionMedia(w http.ResponseWriter, r *http.Request) {
 	d, err := s.submissionOf(r)
 	if err != nil {
@@ -91,16 +93,22 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, d *tawasul.S
 	if mt, _, err := mime.ParseMediaType(m.ContentType); err == nil && inlineMedia[mt] {
 		ct, disposition = mt, "inline"
 	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", disposition)
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
-	if r.Method == http.MethodHead {
-		return // no need to fetch the file
-	}
 	unavailable := tawasul.Errorf(tawasul.EUNAVAILABLE, "submissions.media.unavailable", "the attachment could not be fetched from Twilio")
 	if s.Twilio == nil {
 		s.error(w, r, unavailable)
+		return
+	}
+	// The file's headers, set only once there is a file to send (an error
+	// page keeps its own).
+	fileHeaders := func() {
+		h := w.Header()
+		h.Set("Content-Type", ct)
+		h.Set("Content-Disposition", disposition)
+		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
+		h.Set("Cache-Control", "private, no-store")
+	}
+	if r.Method == http.MethodHead {
+		fileHeaders() // without fetching the file: a GET may still find Twilio unable to give it
 		return
 	}
 	res, err := s.Twilio.Media(r.Context(), m.URL)
@@ -111,14 +119,18 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, d *tawasul.S
 	}
 	defer res.Body.Close()
 	if res.ContentLength > maxMediaBytes {
+		s.Logger.Warn("attachment too large", "request_id", middleware.GetReqID(r.Context()), "message_id", msgID, "n", n, "bytes", res.ContentLength)
 		s.error(w, r, unavailable)
 		return
 	}
+	fileHeaders()
 	if res.ContentLength >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(res.ContentLength, 10))
+		w.Header().Set("Content-Length", strconv.FormatInt(res.ContentLength, 10))
 	}
 	copied, err := io.Copy(w, io.LimitReader(res.Body, maxMediaBytes+1))
 	if err != nil || copied > maxMediaBytes || (res.ContentLength >= 0 && copied != res.ContentLength) {
+		s.Logger.Warn("attachment cut short", "request_id", middleware.GetReqID(r.Context()), "message_id", msgID, "n", n,
+			"bytes", copied, "error", err)
 		panic(http.ErrAbortHandler) // the browser sees a failed download, not a whole-looking part
 	}
 }

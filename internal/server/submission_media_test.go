@@ -130,8 +130,9 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("API media: %q in %s", urls, apiBody)
 	}
 	apiPath := strings.TrimPrefix(strings.Fields(urls[0])[1], testPublicURL)
-	if res, body := b.apiGet(t, token, apiPath); res.StatusCode != 200 || string(body) != string(photo) {
-		t.Errorf("the photo through the API: %d %q", res.StatusCode, body)
+	if res, body := b.apiGet(t, token, apiPath); res.StatusCode != 200 || string(body) != string(photo) ||
+		res.Header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("the photo through the API: %d %q %v", res.StatusCode, body, res.Header)
 	}
 	if res, _ := b.apiGet(t, "", apiPath); res.StatusCode != 401 {
 		t.Errorf("the photo through the API without a token: %d, want 401", res.StatusCode)
@@ -161,6 +162,11 @@ func TestAttachmentTwilioUnreachable(t *testing.T) {
 	res, body := b.get(t, agent, link)
 	if link == "" || res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "تعذر جلب المرفق") {
 		t.Errorf("unreachable Twilio: %q %d %s", link, res.StatusCode, body)
+	}
+	// An error page, shown as one: not saved as the file, not sandboxed.
+	if h := res.Header; !strings.HasPrefix(h.Get("Content-Type"), "text/html") || h.Get("Content-Disposition") != "" ||
+		strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("the error page carries the file's headers: %v", h)
 	}
 }
 

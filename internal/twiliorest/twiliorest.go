@@ -298,8 +298,9 @@ var ErrNotMedia = errors.New("twiliorest: not a media URL of this account")
 // Twilio answers with a redirect to the file; Media follows at most two,
 // to https (or back to the base URL's own scheme and host, as the
 // simulator does), never with the credentials. The client's timeout bounds
-// the wait for the response's headers; reading the body is bounded by ctx.
-// The caller closes the body; a status other than 200 is an error.
+// the wait for the response's headers, and then each wait for more of the
+// body (a slow file keeps coming; a stalled one fails); ctx bounds the
+// whole. The caller closes the body; a status other than 200 is an error.
 func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, error) {
 	u, err := url.Parse(mediaURL)
 	if err != nil {
@@ -313,10 +314,10 @@ func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, er
 	if c.base != nil {
 		target.Scheme, target.Host = c.base.Scheme, c.base.Host
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
-		cancel()
+		cancel(nil)
 		return nil, err
 	}
 	req.SetBasicAuth(c.accountSID, c.authToken)
@@ -324,34 +325,59 @@ func (c *Client) Media(ctx context.Context, mediaURL string) (*http.Response, er
 		next.Header.Del("Authorization")
 		sameOrigin := next.URL.Scheme == target.Scheme && next.URL.Host == target.Host
 		if len(via) > 2 || (next.URL.Scheme != "https" && !sameOrigin) {
-			return errors.New("twiliorest: media redirect refused")
+			return ErrMediaRedirect
 		}
 		return nil
 	}}
-	headers := time.AfterFunc(c.timeout, cancel)
+	stall := time.AfterFunc(c.timeout, func() { cancel(ErrMediaTimeout) })
 	res, err := hc.Do(req)
-	headers.Stop()
+	if !stall.Stop() && err == nil {
+		res.Body.Close()
+		err = ErrMediaTimeout // the headers came just as time ran out
+	}
 	if err != nil {
-		cancel()
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = cause
+		}
+		cancel(nil)
 		return nil, fmt.Errorf("twiliorest: fetch media: %w", clean(err))
 	}
 	if res.StatusCode != http.StatusOK {
 		res.Body.Close()
-		cancel()
+		cancel(nil)
 		return nil, fmt.Errorf("twiliorest: fetch media: status %d", res.StatusCode)
 	}
-	res.Body = cancelOnClose{res.Body, cancel}
+	res.Body = &mediaBody{ReadCloser: res.Body, stall: time.AfterFunc(c.timeout, func() { cancel(ErrMediaTimeout) }),
+		idle: c.timeout, cancel: cancel}
 	return res, nil
 }
 
-// cancelOnClose ends a request's context when its body is closed.
-type cancelOnClose struct {
+// Errors of Media besides ErrNotMedia.
+var (
+	ErrMediaTimeout  = errors.New("twiliorest: media: Twilio stopped answering")
+	ErrMediaRedirect = errors.New("twiliorest: media redirect refused")
+)
+
+// mediaBody is a media response's body: each read must bring something
+// within idle of the last, or the request is cancelled; Close ends it.
+type mediaBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	stall  *time.Timer
+	idle   time.Duration
+	cancel context.CancelCauseFunc
 }
 
-func (b cancelOnClose) Close() error {
+func (b *mediaBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.stall.Reset(b.idle)
+	}
+	return n, err
+}
+
+func (b *mediaBody) Close() error {
+	b.stall.Stop()
 	err := b.ReadCloser.Close()
-	b.cancel()
+	b.cancel(nil)
 	return err
 }
