@@ -57,12 +57,16 @@ func (s *Store) MessageMedia(ctx context.Context, ids []int64) (map[int64][]tawa
 }
 
 // SubmissionMedia returns attachment n (from 0) of message messageID, if
-// that message belongs to submission submissionID; ENOTFOUND otherwise.
-func (s *Store) SubmissionMedia(ctx context.Context, submissionID, messageID int64, n int) (*tawasul.Media, error) {
+// that message belongs to the submission with reference ref and, when
+// departmentID is not nil, that submission is the department's; ENOTFOUND
+// otherwise.
+func (s *Store) SubmissionMedia(ctx context.Context, ref string, departmentID *int64, messageID int64, n int) (*tawasul.Media, error) {
 	var m tawasul.Media
 	err := s.db.QueryRow(ctx, `SELECT mm.url, mm.content_type FROM message_media mm
 		JOIN messages msg ON msg.id = mm.message_id
-		WHERE msg.submission_id = $1 AND mm.message_id = $2 AND mm.n = $3`, submissionID, messageID, n).
+		JOIN submissions sub ON sub.id = msg.submission_id
+		WHERE sub.reference = $1 AND ($2::bigint IS NULL OR sub.department_id = $2)
+			AND mm.message_id = $3 AND mm.n = $4`, ref, departmentID, messageID, n).
 		Scan(&m.URL, &m.ContentType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tawasul.Errorf(tawasul.ENOTFOUND, "error.not_found", "no such attachment")

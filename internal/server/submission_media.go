@@ -57,34 +57,31 @@ const maxMediaBytes = 32 << 20
 // logged), never passed on as if whole. HEAD answers the file's headers
 // without fetching it.
 func (s *Server) handleSubmissionMedia(w http.ResponseWriter, r *http.Request) {
-	d, err := s.submissionOf(r)
+	scope, err := submissionScope(userOf(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.serveMedia(w, r, d)
+	s.serveMedia(w, r, scope)
 }
 
 // handleAPISubmissionMedia is handleSubmissionMedia for API tokens, whose
 // roles read every submission.
 func (s *Server) handleAPISubmissionMedia(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Store.SubmissionDetail(r.Context(), strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference"))), nil)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	s.serveMedia(w, r, d)
+	s.serveMedia(w, r, nil)
 }
 
-// serveMedia answers with attachment {n} of message {message} of d.
-func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, d *tawasul.SubmissionDetail) {
+// serveMedia answers with attachment {n} of message {message} of submission
+// {reference}, limited to department scope when it is not nil.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, scope *int64) {
 	msgID, err1 := strconv.ParseInt(chi.URLParam(r, "message"), 10, 64)
 	n, err2 := strconv.Atoi(chi.URLParam(r, "n"))
 	if err1 != nil || err2 != nil || n < 0 || n >= sms.MaxMedia {
 		s.notFound(w, r)
 		return
 	}
-	m, err := s.Store.SubmissionMedia(r.Context(), d.ID, msgID, n)
+	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	m, err := s.Store.SubmissionMedia(r.Context(), ref, scope, msgID, n)
 	if err != nil {
 		s.error(w, r, err)
 		return
