@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"tawasul/internal/i18n"
 	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
@@ -19,9 +17,9 @@ import (
 
 // Group commit. Every inbound message joins one queue, and batchFlights
 // filers take batches from it. Most messages take the common path: stored
-// and filed as detail or as a new submission. Those in a batch are filed in
-// one transaction with one statement (Store.InboundBatch), instead of a
-// transaction each: on a busy number that saves most of the
+// and filed as detail or as a new submission. Those in a batch are filed
+// with one statement (Store.InboundBatch), which is its own transaction,
+// instead of a transaction each: on a busy number that saves most of the
 // per-transaction cost (docs/benchmarks.md). Nothing waits for a batch to
 // fill: a message is filed as soon as a filer is free, with whatever else
 // has queued meanwhile.
@@ -41,9 +39,10 @@ import (
 // the same resident sends later can overtake them.
 //
 // Each webhook is answered only after the transaction holding its message
-// has committed. No River job is enqueued on this path yet; one that a new
-// submission triggers (routing) must be inserted with the batch's tx in
-// fileBatch, so that it commits with the submission.
+// has committed. No River job is enqueued on this path yet; when a new
+// submission triggers one (routing), fileCommon must open a transaction
+// again, around InboundBatch and River's InsertManyTx, so that the job
+// commits with the submission.
 const (
 	batchFlights = 2  // filers, each filing one batch at a time on its own connection
 	batchMax     = 64 // messages per batch at most
@@ -84,7 +83,7 @@ type batchItem struct {
 func newBatchItem(ctx context.Context, msg *sms.Inbound, lang string, keyword sms.Keyword) *batchItem {
 	return &batchItem{ctx: ctx, msg: msg, lang: lang, keyword: keyword, done: make(chan struct{}),
 		in: postgres.InboundItem{Phone: msg.From, Language: lang, SID: msg.MessageSID, Channel: msg.Channel,
-			Body: msg.Body, Kind: sms.ClassifyKind(msg.Body)}}
+			Body: msg.Body, Kind: sms.ClassifyKind(msg.Body), Media: msg.Media}}
 }
 
 // fileQueued queues msg (lang detected in its text, holding keyword) for
@@ -260,22 +259,10 @@ func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
 	now := e.now()
 	filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
 		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
-	var out []postgres.InboundBatched
-	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		st := postgres.New(tx)
-		var err error
-		if out, err = st.InboundBatch(ctx, items, filing); err != nil {
-			return err
-		}
-		for i, it := range live {
-			if out[i].Outcome == postgres.BatchFiled {
-				if err := st.InboundMediaStore(ctx, it.in.SID, it.msg.Media); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	// One statement is a transaction of its own: no BEGIN and COMMIT round
+	// trips. After an error every item is filed again on its own, which
+	// finds any that were stored, as duplicates with their replies.
+	out, err := postgres.New(e.Pool).InboundBatch(ctx, items, filing)
 	if err != nil {
 		e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
 	}

@@ -273,11 +273,11 @@ func queued(e *Engine, n int) func() bool {
 // submissionBody is the body of the submission reference names.
 func submissionBody(t *testing.T, e *Engine, reference string) string {
 	t.Helper()
-	var body string
-	if err := e.Pool.QueryRow(context.Background(), `SELECT body FROM submissions WHERE reference = $1`, reference).Scan(&body); err != nil {
+	d, err := postgres.New(e.Pool).SubmissionDetail(context.Background(), reference, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return body
+	return d.Body
 }
 
 // TestBatchesKeepOneResidentInOrder: while a batch waits (here on a

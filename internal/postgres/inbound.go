@@ -109,7 +109,14 @@ type InboundItem struct {
 	SID      string
 	Channel  tawasul.Channel
 	Body     string
-	Kind     tawasul.Kind // for a new submission
+	Kind     tawasul.Kind    // for a new submission
+	Media    []tawasul.Media // attachments, stored with the message when it is filed
+}
+
+// jsonMedia is an attachment in InboundBatch's items.
+type jsonMedia struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
 }
 
 // BatchReplies are the reply templates of one language, with {ref} where
@@ -142,11 +149,15 @@ type InboundBatched struct {
 }
 
 // InboundBatch takes and files items in order, each as InboundTake and
-// InboundFile would, in one statement (see inbound_batch). Callers sort
-// items by phone so that concurrent batches lock contacts in the same
-// order. The answer has one element per item, in the items' order; any
-// other answer from the database is an error, so the caller's transaction
-// is rolled back rather than committed with outcomes it cannot hand out.
+// InboundFile would, with its attachments, in one statement (see
+// inbound_batch). Callers sort items by phone so that concurrent batches
+// lock contacts in the same order. It needs no transaction around it: the
+// statement is all or nothing. The answer has one element per item, in the
+// items' order. After an error the caller cannot know whether the items
+// were stored (the statement may have committed before its answer was lost,
+// or answered what the caller cannot hand out), so it must not answer them
+// from here; filing them again is safe, because a stored SID comes back as
+// a duplicate with the reply it was given.
 func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f InboundBatchFiling) ([]InboundBatched, error) {
 	type jsonItem struct {
 		Phone   string          `json:"phone"`
@@ -155,10 +166,14 @@ func (s *Store) InboundBatch(ctx context.Context, items []InboundItem, f Inbound
 		Channel tawasul.Channel `json:"channel"`
 		Body    string          `json:"body"`
 		Kind    tawasul.Kind    `json:"kind"`
+		Media   []jsonMedia     `json:"media,omitempty"`
 	}
 	js := make([]jsonItem, len(items))
 	for i, it := range items {
-		js[i] = jsonItem{it.Phone, it.Language, it.SID, it.Channel, it.Body, it.Kind}
+		js[i] = jsonItem{it.Phone, it.Language, it.SID, it.Channel, it.Body, it.Kind, nil}
+		for _, m := range it.Media {
+			js[i].Media = append(js[i].Media, jsonMedia{m.URL, m.ContentType})
+		}
 	}
 	rows, err := s.db.Query(ctx, `SELECT n, outcome, coalesce(reference, ''), coalesce(reply, '')
 		FROM inbound_batch($1, $2, $3, $4, $5)`, js, f.FollowupSince, f.ReferencePrefix, f.Year, f.Replies)

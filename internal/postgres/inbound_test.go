@@ -73,18 +73,16 @@ func TestInboundBatch(t *testing.T) {
 		{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint},
 		{Phone: "+966500000001", Language: "ar", SID: "SM2", Channel: tawasul.ChannelSMS, Body: "منذ الصباح", Kind: tawasul.KindComplaint},
 		{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint},
-		{Phone: "+966500000002", Language: "en", SID: "SM3", Channel: tawasul.ChannelWhatsApp, Body: "Idea: a park", Kind: tawasul.KindIdea},
+		{Phone: "+966500000002", Language: "en", SID: "SM3", Channel: tawasul.ChannelWhatsApp, Body: "Idea: a park", Kind: tawasul.KindIdea,
+			Media: []tawasul.Media{{URL: "https://api.twilio.com/m/ME1", ContentType: "image/jpeg"}, {URL: "https://api.twilio.com/m/ME2"}}},
 		{Phone: "+966500000003", Language: "ar", SID: "SM4", Channel: tawasul.ChannelSMS, Body: "حفرة", Kind: tawasul.KindComplaint},
 		{Phone: "+966500000004", Language: "ar", SID: "SM5", Channel: tawasul.ChannelSMS, Body: "٤", Kind: tawasul.KindComplaint},
 		{Phone: "+966500000005", Language: "", SID: "SM6", Channel: tawasul.ChannelSMS, Body: "123", Kind: tawasul.KindComplaint},
 	}
 	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
 		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}, "en": {New: "new {ref}", Detail: "detail {ref}"}}}
-	var got []postgres.InboundBatched
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		got, err = postgres.New(tx).InboundBatch(ctx, items, filing)
-		return err
-	})
+	st := postgres.New(pool)
+	got, err := st.InboundBatch(ctx, items, filing) // one statement: no transaction needed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +106,23 @@ func TestInboundBatch(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT body, language, channel FROM submissions WHERE reference = 'QS-26-0001'`).Scan(&body, &lang, &channel); err != nil {
 		t.Fatal(err)
 	}
-	if body != "انقطاع المياه\nمنذ الصباح" || lang != "ar" || channel != "sms" {
-		t.Errorf("QS-26-0001: %q %s %s", body, lang, channel)
+	if body != "انقطاع المياه" || lang != "ar" || channel != "sms" {
+		t.Errorf("QS-26-0001: %q %s %s; want the follow-up kept out of the row, as a detail message", body, lang, channel)
+	}
+	if d, err := st.SubmissionDetail(ctx, "QS-26-0001", nil); err != nil || d.Body != "انقطاع المياه\nمنذ الصباح" {
+		t.Errorf("QS-26-0001's whole text: %q (%v), want the follow-up on a line of its own", d.Body, err)
 	}
 	if err := pool.QueryRow(ctx, `SELECT language, kind || ' ' || channel FROM submissions WHERE reference = 'QS-26-0002'`).Scan(&lang, &body); err != nil {
 		t.Fatal(err)
 	}
 	if lang != "en" || body != "idea whatsapp" {
 		t.Errorf("QS-26-0002: %s %s", lang, body)
+	}
+	var media string
+	err = pool.QueryRow(ctx, `SELECT string_agg(mm.n || ' ' || mm.url || ' ' || mm.content_type, ',' ORDER BY mm.n)
+		FROM message_media mm JOIN messages m ON m.id = mm.message_id WHERE m.twilio_sid = 'SM3'`).Scan(&media)
+	if want := "0 https://api.twilio.com/m/ME1 image/jpeg,1 https://api.twilio.com/m/ME2 "; err != nil || media != want {
+		t.Errorf("SM3's attachments: %q (%v), want %q", media, err, want)
 	}
 	if err := pool.QueryRow(ctx, `SELECT language FROM submissions WHERE reference = 'QS-26-0004'`).Scan(&lang); err != nil || lang != "en" {
 		t.Errorf("a message with no language takes its contact's: %q %v", lang, err)
@@ -142,6 +149,63 @@ func TestInboundBatch(t *testing.T) {
 		"detail_added منذ الصباح", "message_out تفصيل QS-26-0001"}
 	if !slices.Equal(kinds, wantKinds) {
 		t.Errorf("timeline\n got %q\nwant %q", kinds, wantKinds)
+	}
+}
+
+// TestFollowupRules: a message adds detail to its resident's newest
+// submission only while that one is still new and had a message within the
+// follow-up window; otherwise it opens a submission of its own. A detail
+// moves the submission's last message time, which keeps the window open.
+func TestFollowupRules(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	st := postgres.New(pool)
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	text := func(sid, body string) string {
+		t.Helper()
+		got, err := st.InboundBatch(ctx, []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: sid,
+			Channel: tawasul.ChannelSMS, Body: body, Kind: tawasul.KindComplaint}}, filing)
+		if err != nil || got[0].Outcome != postgres.BatchFiled {
+			t.Fatalf("%s: %+v %v", sid, got, err)
+		}
+		return got[0].Reference
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	first := text("SM1", "أ")
+	exec(`UPDATE submissions SET last_message_at = now() - interval '9 minutes' WHERE reference = $1`, first)
+	if ref := text("SM2", "ب"); ref != first {
+		t.Errorf("within the window: %s, want detail on %s", ref, first)
+	}
+	// SM2 moved the last message time to now: a 5-minute window still
+	// holds, whenever the submission was opened.
+	exec(`UPDATE submissions SET created_at = now() - interval '1 hour' WHERE reference = $1`, first)
+	filing.FollowupSince = time.Now().Add(-5 * time.Minute)
+	if ref := text("SM3", "ج"); ref != first {
+		t.Errorf("the window counts from the last message, not the first: %s, want %s", ref, first)
+	}
+	exec(`UPDATE submissions SET status = 'routed' WHERE reference = $1`, first)
+	routed := text("SM4", "د")
+	if routed == first {
+		t.Errorf("a submission that left 'new' took a follow-up")
+	}
+	exec(`UPDATE submissions SET last_message_at = now() - interval '11 minutes' WHERE reference = $1`, routed)
+	exec(`UPDATE submissions SET status = 'new' WHERE reference = $1`, routed)
+	late := text("SM5", "هـ")
+	if late == routed || late == first {
+		t.Errorf("after the window: %s, want a new submission", late)
+	}
+	for ref, want := range map[string]string{first: "أ\nب\nج", routed: "د", late: "هـ"} {
+		if d, err := st.SubmissionDetail(ctx, ref, nil); err != nil || d.Body != want {
+			t.Errorf("%s: whole text %q (%v), want %q", ref, d.Body, err, want)
+		}
 	}
 }
 

@@ -93,15 +93,29 @@ func (w *where) String() string {
 	return strings.Join(w.conds, " AND ")
 }
 
-// bodyContains matches the Arabic-normalised body against one normalised
-// word of the query, as a substring (a query of several words matches the
-// bodies that contain each of them, in any order): ar_norm folds hamza forms, ى/ي, ة/ه, tashkeel,
-// tatweel and Arabic-Indic digits on both sides, and LIKE's wildcards in the
-// query are escaped so they match literally. The trigram index on
-// submissions.body_norm serves it.
-const bodyContains = `s.body_norm LIKE '%' || replace(replace(replace(ar_norm(?), '\', '\\'), '%', '\%'), '_', '\_') || '%'`
+// likePattern turns a query word into a LIKE pattern that finds it
+// anywhere in Arabic-normalised text: ar_norm folds hamza forms, ى/ي, ة/ه,
+// tashkeel, tatweel and Arabic-Indic digits as it does for the stored text,
+// and LIKE's wildcards in the word are escaped so they match literally.
+const likePattern = `'%' || replace(replace(replace(ar_norm(?), '\', '\\'), '%', '\%'), '_', '\_') || '%'`
 
-const submissionListSQL = `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, s.body, s.language,
+// textContains matches submission s whose whole text (submissionText)
+// contains one query word, as a substring; a query of several words adds
+// one for each, so it matches the texts that contain each of them, in any
+// order. The word is found in the text the submission was opened with
+// (trigram index on submissions.body_norm) or in one of its details
+// (trigram index on the 'detail' messages, migration 00012). It takes the
+// word twice.
+const textContains = `s.id IN (SELECT t.id FROM submissions t WHERE t.body_norm LIKE ` + likePattern + `
+		UNION ALL SELECT m.submission_id FROM messages m WHERE m.purpose = 'detail' AND ar_norm(m.body) LIKE ` + likePattern + `)`
+
+// submissionText is the whole text of submission s: the text it was opened
+// with, then on a line each the detail that each later message added, in
+// order. Follow-ups filed before migration 00012 are in s.body already.
+const submissionText = `s.body || coalesce((SELECT string_agg(E'\n' || m.body, '' ORDER BY m.created_at, m.id)
+		FROM messages m WHERE m.submission_id = s.id AND m.purpose = 'detail'), '')`
+
+const submissionListSQL = `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, ` + submissionText + `, s.language,
 		coalesce(d.code, ''), s.created_at, s.updated_at, s.last_message_at, coalesce(c.phone, '')
 	FROM submissions s
 	LEFT JOIN contacts c ON c.id = s.contact_id
@@ -141,7 +155,7 @@ func (s *Store) SubmissionList(ctx context.Context, f tawasul.SubmissionFilter) 
 		w.add(`s.created_at < ?`, f.Until)
 	}
 	for _, word := range strings.Fields(f.Query) {
-		w.add(bodyContains, word)
+		w.add(textContains, word, word)
 	}
 	if f.DepartmentID != nil {
 		w.add(`s.department_id = ?`, *f.DepartmentID)
@@ -177,7 +191,7 @@ func (s *Store) SubmissionList(ctx context.Context, f tawasul.SubmissionFilter) 
 func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *int64) (*tawasul.SubmissionDetail, error) {
 	var d tawasul.SubmissionDetail
 	sub := &d.Submission
-	err := s.db.QueryRow(ctx, `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, s.body, s.language,
+	err := s.db.QueryRow(ctx, `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, `+submissionText+`, s.language,
 			coalesce(d.code, ''), coalesce(d.name_ar, ''), coalesce(d.name_en, ''),
 			s.created_at, s.updated_at, s.last_message_at, coalesce(c.phone, ''), c.opted_out_at, c.invalid_at
 		FROM submissions s
@@ -206,25 +220,31 @@ func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *
 // the message's creation time: "message_out" for an outbound message,
 // "message_in" for the submission's first inbound message and
 // "detail_added" for a later one. The common inbound path writes no events
-// for its messages (migration 00008); they appear here this way. Messages
-// come with their attachments.
+// for its messages (migration 00008), nor a "created" event (migration
+// 00012): a submission without one starts with a "created" entry with ID 0
+// at its created_at. Messages come with their attachments.
 func (s *Store) SubmissionTimeline(ctx context.Context, submissionID int64) ([]*tawasul.TimelineEvent, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT e.id, e.at, e.kind, m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
+		SELECT event_id, at, kind, m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
 			m.status, m.twilio_sid, m.error_code, m.created_at, m.updated_at
-		FROM submission_events e LEFT JOIN messages m ON m.id = e.message_id
-		WHERE e.submission_id = $1
-		UNION ALL
-		SELECT NULL, m.created_at,
-			CASE WHEN m.direction = 'outbound' THEN 'message_out'
-				WHEN m.id = (SELECT min(f.id) FROM messages f WHERE f.submission_id = $1 AND f.direction = 'inbound') THEN 'message_in'
-				ELSE 'detail_added' END,
-			m.id, m.contact_id, m.submission_id, m.direction, m.channel, m.body, m.purpose,
-			m.status, m.twilio_sid, m.error_code, m.created_at, m.updated_at
-		FROM messages m
-		WHERE m.submission_id = $1
-			AND NOT EXISTS (SELECT 1 FROM submission_events e WHERE e.submission_id = $1 AND e.message_id = m.id)
-		ORDER BY 2, 1 NULLS LAST, 4`, submissionID)
+		FROM (
+			SELECT e.id AS event_id, e.at, e.kind, e.message_id, 1 AS tie
+			FROM submission_events e WHERE e.submission_id = $1
+			UNION ALL
+			SELECT NULL, s.created_at, 'created', NULL, 0
+			FROM submissions s
+			WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM submission_events e WHERE e.submission_id = $1 AND e.kind = 'created')
+			UNION ALL
+			SELECT NULL, m.created_at,
+				CASE WHEN m.direction = 'outbound' THEN 'message_out'
+					WHEN m.id = (SELECT min(f.id) FROM messages f WHERE f.submission_id = $1 AND f.direction = 'inbound') THEN 'message_in'
+					ELSE 'detail_added' END,
+				m.id, 1
+			FROM messages m
+			WHERE m.submission_id = $1
+				AND NOT EXISTS (SELECT 1 FROM submission_events e WHERE e.submission_id = $1 AND e.message_id = m.id)
+		) t LEFT JOIN messages m ON m.id = t.message_id
+		ORDER BY at, tie, event_id NULLS LAST, m.id`, submissionID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: submission timeline: %w", err)
 	}

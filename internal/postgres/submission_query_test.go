@@ -106,6 +106,13 @@ func TestSubmissionListFilters(t *testing.T) {
 	if err := b.pool.QueryRow(context.Background(), `SELECT id FROM departments WHERE code = 'water'`).Scan(&waterDept); err != nil {
 		t.Fatal(err)
 	}
+	// A follow-up adds detail to water (as inbound_file stores one); a
+	// staff reply on light says the same words but is not the resident's
+	// text.
+	b.exec(t, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
+		SELECT contact_id, id, 'inbound', 'sms', 'والضغط ضعيف جداً', 'detail', 'received' FROM submissions WHERE id = $1`, water.ID)
+	b.exec(t, `INSERT INTO messages (contact_id, submission_id, direction, channel, body, purpose, status)
+		SELECT contact_id, id, 'outbound', 'sms', 'هل الضغط ضعيف؟', 'reply', 'pending' FROM submissions WHERE id = $1`, light.ID)
 
 	all := refs([]*tawasul.SubmissionItem{{Submission: *water}, {Submission: *light}, {Submission: *school}, {Submission: *old}})
 	tests := []struct {
@@ -135,6 +142,11 @@ func TestSubmissionListFilters(t *testing.T) {
 		{"q underscore", tawasul.SubmissionFilter{Query: "_خطير"}, []*tawasul.Submission{school}},
 		{"q lone underscore", tawasul.SubmissionFilter{Query: "_"}, []*tawasul.Submission{school}},
 		{"q no match", tawasul.SubmissionFilter{Query: "حديقة"}, nil},
+		// A follow-up's words are the submission's too, with the first
+		// message's; a staff reply's are not.
+		{"q in a detail", tawasul.SubmissionFilter{Query: "ضعيف"}, []*tawasul.Submission{water}},
+		{"q across detail and first text", tawasul.SubmissionFilter{Query: "جدا النسيم"}, []*tawasul.Submission{water}},
+		{"q detail and another's first text", tawasul.SubmissionFilter{Query: "ضعيف الانارة"}, nil},
 		{"combined", tawasul.SubmissionFilter{Phone: "+966551111111", Query: "الرصيف", Status: tawasul.StatusNew}, []*tawasul.Submission{school}},
 		{"none", tawasul.SubmissionFilter{}, nil},
 	}
@@ -156,7 +168,7 @@ func TestSubmissionListFilters(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("%v %v", items, err)
 	}
-	if it := items[0]; it.Phone != "+966551111111" || it.DepartmentCode != "water" || it.Body != water.Body {
+	if it := items[0]; it.Phone != "+966551111111" || it.DepartmentCode != "water" || it.Body != water.Body+"\nوالضغط ضعيف جداً" {
 		t.Errorf("item fields: phone %q dept %q body %q", it.Phone, it.DepartmentCode, it.Body)
 	}
 }

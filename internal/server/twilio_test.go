@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tawasul/internal/postgres"
 	"tawasul/internal/twiliofake"
 )
 
@@ -217,12 +218,12 @@ func TestFollowupAddsToSameSubmission(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 1 {
 		t.Errorf("%d submissions, want 1", n)
 	}
-	var kind, body string
-	if err := b.srv.Pool.QueryRow(context.Background(), `SELECT kind, body FROM submissions`).Scan(&kind, &body); err != nil {
+	d, err := postgres.New(b.srv.Pool).SubmissionDetail(context.Background(), ref, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if kind != "suggestion" || !strings.Contains(body, "المدخل الشمالي") {
-		t.Errorf("kind %q body %q", kind, body)
+	if d.Kind != "suggestion" || d.Body != "اقتراح: زيادة الإنارة في ممشى حي الصفراء\nوخصوصاً عند المدخل الشمالي" {
+		t.Errorf("kind %q body %q", d.Kind, d.Body)
 	}
 	// English message from another contact gets an English answer.
 	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966501234568", "The street light is broken")); !strings.Contains(xml, "We received your message") {
