@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -45,6 +46,24 @@ var inlineMedia = map[string]bool{"image/jpeg": true, "image/png": true, "image/
 // maxMediaBytes bounds an attachment passed on to staff; WhatsApp and MMS
 // files are at most 16 MB.
 const maxMediaBytes = 32 << 20
+
+// mediaWriteIdle is how long an attachment download may go without
+// getting a part of the file through to the browser.
+const mediaWriteIdle = 60 * time.Second
+
+// movingDeadlineWriter moves the response's write deadline to
+// mediaWriteIdle from now before each write, so that serve's WriteTimeout,
+// which bounds whole pages, does not cut a large file on a slow link that
+// keeps moving; a download that stalls still ends.
+type movingDeadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d *movingDeadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(mediaWriteIdle)) // a writer without deadlines (a test recorder) just writes
+	return d.w.Write(p)
+}
 
 // handleSubmissionMedia serves attachment n of a message on the submission
 // to the staff who may open the submission: Tawasul fetches it from Twilio
@@ -124,7 +143,8 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, scope *int64
 	if res.ContentLength >= 0 {
 		w.Header().Set("Content-Length", strconv.FormatInt(res.ContentLength, 10))
 	}
-	copied, err := io.Copy(w, io.LimitReader(res.Body, maxMediaBytes+1))
+	out := &movingDeadlineWriter{w: w, rc: http.NewResponseController(w)}
+	copied, err := io.Copy(out, io.LimitReader(res.Body, maxMediaBytes+1))
 	if err != nil || copied > maxMediaBytes || (res.ContentLength >= 0 && copied != res.ContentLength) {
 		s.Logger.Warn("attachment cut short", "request_id", middleware.GetReqID(r.Context()), "message_id", msgID, "n", n,
 			"bytes", copied, "error", err)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"tawasul/internal/tawasul"
 	"tawasul/internal/twiliofake"
@@ -238,5 +240,56 @@ func TestAttachmentUpstreamTrouble(t *testing.T) {
 	if res2.StatusCode != 200 || res2.Header.Get("Content-Type") != "application/octet-stream" ||
 		res2.Header.Get("Content-Disposition") != "attachment" || body != "<h1>not a photo</h1>" {
 		t.Errorf("a mixed content type: %d %v", res2.StatusCode, res2.Header)
+	}
+}
+
+// TestAttachmentOutlivesWriteTimeout: serve's WriteTimeout bounds pages,
+// not attachment downloads, which move their own deadline as the file goes
+// through. Here the timeout has passed before the handler starts, so any
+// response that keeps it fails; the 4 MB file must arrive whole.
+func TestAttachmentOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	account := twiliofake.NewSID("AC")
+	fake := twiliofake.New(twiliofake.Options{AccountSID: account, AuthToken: testAuthToken})
+	if _, err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, &setupOpts{twilio: rest})
+	video := make([]byte, 4<<20)
+	for i := range video {
+		video[i] = byte(i * 7)
+	}
+	sid := twiliofake.NewSID("MM")
+	p := inbound("whatsapp:+966551234567", "فيديو التسرب")
+	p.Set("MessageSid", sid)
+	p.Set("NumMedia", "1")
+	p.Set("MediaUrl0", fake.AddMedia(sid, "video/mp4", video))
+	p.Set("MediaContentType0", "video/mp4")
+	_, xml := b.webhook(t, "/twilio/sms", p)
+	ref := regexp.MustCompile(`QS-\d\d-\d{4}`).FindString(xml)
+	agent := b.signedIn(t, tawasul.RoleAgent)
+	_, page := b.get(t, agent, "/submissions/"+ref)
+	link := regexp.MustCompile(`href="(/submissions/` + ref + `/media/\d+/0)"`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("no attachment link on %s", ref)
+	}
+
+	strict := httptest.NewUnstartedServer(b.srv)
+	strict.Config.WriteTimeout = time.Nanosecond
+	strict.Start()
+	t.Cleanup(strict.Close)
+	res, err := agent.Get(strict.URL + link[1]) // same host, so the session cookie goes too
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, err := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || err != nil || !bytes.Equal(got, video) {
+		t.Errorf("download under a passed WriteTimeout: %d, %d of %d bytes, %v", res.StatusCode, len(got), len(video), err)
 	}
 }
