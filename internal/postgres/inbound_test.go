@@ -152,6 +152,37 @@ func TestInboundBatch(t *testing.T) {
 	}
 }
 
+// TestInboundBatchAllOrNothing: InboundBatch runs without a transaction
+// around it, so its one statement must keep nothing when any part fails:
+// here the second message's attachment cannot be stored, and the first
+// message, filed before it in the same statement, is gone too.
+func TestInboundBatchAllOrNothing(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION refuse_media() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'storage refused'; END $$;
+		CREATE TRIGGER refuse_media BEFORE INSERT ON message_media FOR EACH ROW EXECUTE FUNCTION refuse_media()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []postgres.InboundItem{
+		{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint},
+		{Phone: "+966500000002", Language: "ar", SID: "SM2", Channel: tawasul.ChannelWhatsApp, Body: "", Kind: tawasul.KindComplaint,
+			Media: []tawasul.Media{{URL: "https://api.twilio.com/m/ME1", ContentType: "image/jpeg"}}},
+	}
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	if got, err := postgres.New(pool).InboundBatch(ctx, items, filing); err == nil {
+		t.Fatalf("batch with an attachment that cannot be stored: %+v, want an error", got)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM submissions)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d messages and submissions kept (%v), want none", n, err)
+	}
+}
+
 // TestFollowupRules: a message adds detail to its resident's newest
 // submission only while that one is still new and had a message within the
 // follow-up window; otherwise it opens a submission of its own. A detail
