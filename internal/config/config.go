@@ -45,6 +45,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"TAWASUL_SHUTDOWN_TIMEOUT" envDefault:"8s" desc:"How long shutdown waits for requests and running jobs before cancelling them."`
 
 	SigninIPLimit      int           `env:"TAWASUL_SIGNIN_IP_LIMIT" envDefault:"20" desc:"Sign-in attempts allowed per client IP per minute."`
+	APITokenLimit      int           `env:"TAWASUL_API_TOKEN_LIMIT" envDefault:"600" desc:"JSON API requests allowed per token per minute, over all API routes; more get 429."`
 	SigninAccountLimit int           `env:"TAWASUL_SIGNIN_ACCOUNT_LIMIT" envDefault:"5" desc:"Failed sign-ins allowed per account within TAWASUL_SIGNIN_ACCOUNT_WINDOW before the account is refused for the rest of the window."`
 	SigninAccountWin   time.Duration `env:"TAWASUL_SIGNIN_ACCOUNT_WINDOW" envDefault:"15m" desc:"Window for TAWASUL_SIGNIN_ACCOUNT_LIMIT."`
 
@@ -189,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SigninIPLimit < 1 || c.SigninAccountLimit < 1 {
 		bad("TAWASUL_SIGNIN_IP_LIMIT and TAWASUL_SIGNIN_ACCOUNT_LIMIT must be at least 1")
+	}
+	if c.APITokenLimit < 1 {
+		bad("TAWASUL_API_TOKEN_LIMIT must be at least 1")
 	}
 	if len(c.ReferencePrefix) < 1 || len(c.ReferencePrefix) > 4 || strings.Trim(c.ReferencePrefix, "ABCDEFGHJKLMNPQRSTUVWXYZ") != "" {
 		bad("TAWASUL_REFERENCE_PREFIX %q must be 1–4 capital letters (no I or O)", c.ReferencePrefix)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -40,14 +41,26 @@ const wwwAuthenticate = `Bearer realm="tawasul"`
 var (
 	errTokenMissing = tawasul.Errorf(tawasul.EUNAUTHORIZED, "api.token_missing",
 		"send an API token: Authorization: Bearer tws_…")
-	errTokenInvalid = tawasul.Errorf(tawasul.EUNAUTHORIZED, "error.token_invalid", "invalid or revoked API token")
-	errTokenRole    = tawasul.Errorf(tawasul.EFORBIDDEN, "api.role_forbidden", "this token's role does not allow this")
+	errTokenInvalid     = tawasul.Errorf(tawasul.EUNAUTHORIZED, "error.token_invalid", "invalid or revoked API token")
+	errTokenRole        = tawasul.Errorf(tawasul.EFORBIDDEN, "api.role_forbidden", "this token's role does not allow this")
+	errTokenRateLimited = tawasul.Errorf(tawasul.ERATELIMIT, "error.rate_limited",
+		"too many requests with this token; wait for the time in Retry-After and try again")
 	// API tokens carry a role but no department, so a department token
 	// cannot be limited to its department's submissions: it is refused.
 	errDepartmentToken = tawasul.Errorf(tawasul.EFORBIDDEN, "api.department_token",
 		"department tokens carry no department, so they cannot be limited to one department's submissions; "+
 			"use a token with the supervisor, agent or moderator role")
 )
+
+// keyByToken keys the API's rate limit by the token that requireToken
+// found: each token has its own count, whoever uses it.
+func keyByToken(r *http.Request) (string, error) {
+	tok, ok := r.Context().Value(apiTokenKey{}).(*tawasul.APIToken)
+	if !ok {
+		return "", errors.New("api rate limit: no token in the request context")
+	}
+	return strconv.FormatInt(tok.ID, 10), nil
+}
 
 // bearerToken returns the token of an "Authorization: Bearer tws_…" header.
 // ok is false when there is no Authorization header; a header that holds no

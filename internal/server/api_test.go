@@ -554,3 +554,27 @@ func TestAPIMessagesAndContacts(t *testing.T) {
 	res, body = b.apiGet(t, moderator, "/api/v1/contacts/0551234567")
 	wantAPIError(t, "moderator contact", res, body, 403, "forbidden")
 }
+
+// TestAPIRateLimitPerToken: each token may make TAWASUL_API_TOKEN_LIMIT
+// requests a minute over all API routes together; the next gets 429 with
+// a JSON error and Retry-After, while another token is not held back.
+func TestAPIRateLimitPerToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &setupOpts{environ: []string{"TAWASUL_API_TOKEN_LIMIT=3"}})
+	busy, _ := b.apiToken(t, tawasul.RoleSupervisor)
+	other, _ := b.apiToken(t, tawasul.RoleSupervisor)
+	for _, path := range []string{"/api/v1/submissions", "/api/v1/contacts/0551234567", "/api/v1/messages?phone=0551234567"} {
+		if res, body := b.apiGet(t, busy, path); res.StatusCode != 200 && res.StatusCode != 404 {
+			t.Fatalf("%s within the limit: %d %s", path, res.StatusCode, body)
+		}
+	}
+	res, body := b.apiGet(t, busy, "/api/v1/submissions")
+	var e apiErr
+	if err := json.Unmarshal(body, &e); err != nil || res.StatusCode != 429 || e.Error.Code != "rate_limited" ||
+		res.Header.Get("Retry-After") == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("fourth request in the minute: %d %v %s (%v)", res.StatusCode, res.Header, body, err)
+	}
+	if res, body := b.apiGet(t, other, "/api/v1/submissions"); res.StatusCode != 200 {
+		t.Errorf("another token: %d %s", res.StatusCode, body)
+	}
+}

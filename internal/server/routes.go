@@ -91,7 +91,11 @@ func (s *Server) buildRoutes() http.Handler {
 
 	// JSON API (docs/api.md): bearer tokens, no session, no cookies; errors
 	// in JSON. The phone filter of /submissions is refused (403) to roles
-	// that may not see personal data.
+	// that may not see personal data. Each token may make
+	// TAWASUL_API_TOKEN_LIMIT requests a minute, over all these routes
+	// together (s.apiLimit, used by s.api).
+	s.apiLimit = httprate.LimitBy(s.Config.APITokenLimit, time.Minute, keyByToken,
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errTokenRateLimited) }))
 	r.Group(func(r chi.Router) {
 		s.api(r, "GET", "/api/v1/submissions", apiSubmissionReaders, s.handleAPISubmissionList)
 		s.api(r, "GET", "/api/v1/submissions/{reference}", apiSubmissionReaders, s.handleAPISubmissionGet)
@@ -170,7 +174,7 @@ func (s *Server) staff(r chi.Router, method, pattern string, roles []tawasul.Rol
 // api registers a JSON API route for bearer tokens with one of roles.
 func (s *Server) api(r chi.Router, method, pattern string, roles []tawasul.Role, h http.HandlerFunc) {
 	s.routes = append(s.routes, RouteSpec{Method: method, Pattern: pattern, Access: API, Roles: roles})
-	r.With(s.requireToken(roles)).Method(method, pattern, h)
+	r.With(s.requireToken(roles), s.apiLimit).Method(method, pattern, h)
 }
 
 // mount registers a sub-handler for signed-in staff with one of roles.

@@ -56,6 +56,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	signin   *auth.SignIn
 	routes   []RouteSpec
+	apiLimit func(http.Handler) http.Handler // the API's per-token rate limit, shared by its routes
 	router   chi.Router
 	handler  http.Handler
 }
