@@ -15,7 +15,10 @@
 --      hold their follow-ups in body and have no 'detail' messages, so
 --      nothing is counted twice.
 --   3. Text search matches a word in body or in any of the submission's
---      'detail' messages, through the trigram index below.
+--      'detail' messages. A 'detail' message keeps its normalised text in
+--      messages.body_norm (a trigger, as for submissions.body_norm), which
+--      a trigram index serves (migration 00013, built without blocking
+--      writes).
 --   4. A new submission no longer gets a 'created' event row: its
 --      created_at says when, and the timeline shows it from there.
 --   5. inbound_batch stores the attachments of the messages it files, so
@@ -24,8 +27,19 @@
 -- +goose Up
 ALTER TABLE submissions SET (fillfactor = 90);
 
-CREATE INDEX messages_detail_norm_trgm_idx ON messages USING gin (ar_norm(body) gin_trgm_ops)
-    WHERE purpose = 'detail';
+ALTER TABLE messages ADD COLUMN body_norm text; -- ar_norm(body), kept for 'detail' messages only
+
+-- +goose StatementBegin
+-- messages_body_norm keeps body_norm = ar_norm(body) on 'detail' messages.
+CREATE FUNCTION messages_body_norm() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.body_norm := ar_norm(NEW.body);
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+
+CREATE TRIGGER messages_body_norm BEFORE INSERT OR UPDATE OF body, purpose ON messages
+    FOR EACH ROW WHEN (NEW.purpose = 'detail') EXECUTE FUNCTION messages_body_norm();
 
 -- +goose StatementBegin
 -- inbound_file as in migration 00008, with 1 and 4 above: the inbound
@@ -144,12 +158,16 @@ BEGIN
 END $$;
 
 -- Follow-ups filed since the Up go back into their submission's body,
--- in order, as inbound_file of migration 00008 would have put them.
+-- in order, as inbound_file of migration 00008 would have put them, and
+-- the submissions opened since get the 'created' event it wrote.
 UPDATE submissions s SET body = s.body || d.text, updated_at = s.updated_at
-FROM (SELECT m.submission_id, string_agg(E'\n' || m.body, '' ORDER BY m.created_at, m.id) AS text
+FROM (SELECT m.submission_id, string_agg(E'\n' || m.body, '' ORDER BY m.id) AS text
       FROM messages m WHERE m.purpose = 'detail' GROUP BY m.submission_id) d
 WHERE d.submission_id = s.id;
 UPDATE messages SET purpose = '' WHERE purpose = 'detail';
+INSERT INTO submission_events (submission_id, kind, at)
+SELECT s.id, 'created', s.created_at FROM submissions s
+WHERE NOT EXISTS (SELECT 1 FROM submission_events e WHERE e.submission_id = s.id AND e.kind = 'created');
 
 CREATE OR REPLACE FUNCTION inbound_file(p_contact_id bigint, p_channel text, p_sid text, p_body text, p_kind text,
     p_lang text, p_followup_since timestamptz, p_prefix text, p_year int, p_reply_new text, p_reply_detail text,
@@ -179,5 +197,7 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
-DROP INDEX messages_detail_norm_trgm_idx;
+DROP TRIGGER messages_body_norm ON messages;
+DROP FUNCTION messages_body_norm();
+ALTER TABLE messages DROP COLUMN body_norm;
 ALTER TABLE submissions RESET (fillfactor);

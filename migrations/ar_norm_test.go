@@ -63,3 +63,52 @@ func TestBodyNormFollowsBody(t *testing.T) {
 		ALTER TABLE submissions ENABLE TRIGGER submissions_body_norm;
 		UPDATE submissions SET body_norm = NULL`)
 }
+
+// messages.body_norm is ar_norm(body) on 'detail' messages (what a
+// resident adds to a submission, which search reads), whether the body is
+// inserted, changed (a redaction) or the message becomes a detail later;
+// other messages carry none.
+func TestMessageBodyNormFollowsBody(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO contacts (phone) VALUES ('+966551234567');
+		INSERT INTO messages (contact_id, direction, channel, body, purpose, status)
+		SELECT id, 'inbound', 'sms', 'والضغطُ ضعيفٌ جداً', 'detail', 'received' FROM contacts;
+		INSERT INTO messages (contact_id, direction, channel, body, purpose, status)
+		SELECT id, 'outbound', 'sms', 'شكراً لك', 'reply', 'pending' FROM contacts`)
+	check := func(step string) {
+		t.Helper()
+		rows, err := pool.Query(ctx, `SELECT purpose, body, body_norm, ar_norm(body) FROM messages ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var purpose, body, want string
+			var norm *string
+			if err := rows.Scan(&purpose, &body, &norm, &want); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case purpose == "detail" && (norm == nil || *norm != want):
+				t.Errorf("%s: detail %q has body_norm %v, want %q", step, body, norm, want)
+			case purpose != "detail" && norm != nil:
+				t.Errorf("%s: %s message %q has body_norm %q, want none", step, purpose, body, *norm)
+			}
+		}
+	}
+	check("insert")
+	exec(`UPDATE messages SET body = 'الرقم [محذوف] ضعيفٌ' WHERE purpose = 'detail'`)
+	check("redacted")
+	exec(`UPDATE messages SET status = 'failed' WHERE purpose = 'reply'`)
+	check("other column")
+	exec(`UPDATE messages SET purpose = 'detail' WHERE purpose = 'reply'`)
+	check("became a detail")
+}

@@ -2,7 +2,9 @@ package migrations_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -11,6 +13,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"tawasul/internal/dbtest"
+	"tawasul/internal/postgres"
+	"tawasul/internal/tawasul"
 	"tawasul/migrations"
 )
 
@@ -99,6 +103,39 @@ func TestDownThenUp(t *testing.T) {
 	var tables int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
 		t.Errorf("after DownTo(0): %d tables left (%v), want none", tables, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+}
+
+// TestDown00012KeepsFollowups: undoing migration 00012 puts the
+// follow-ups filed under it back into their submission's body, in order,
+// and gives the submissions it opened their 'created' event, so the code of
+// before reads them whole.
+func TestDown00012KeepsFollowups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, p := migratedProvider(t)
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	var items []postgres.InboundItem
+	for i, body := range []string{"انقطاع المياه", "منذ الصباح", "في حي النسيم"} {
+		items = append(items, postgres.InboundItem{Phone: "+966551234567", Language: "ar", SID: fmt.Sprintf("SM%d", i),
+			Channel: tawasul.ChannelSMS, Body: body, Kind: tawasul.KindComplaint})
+	}
+	if _, err := postgres.New(pool).InboundBatch(ctx, items, filing); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 11); err != nil {
+		t.Fatalf("down to 11: %v", err)
+	}
+	var body string
+	var created int
+	err := pool.QueryRow(ctx, `SELECT body, (SELECT count(*) FROM submission_events e WHERE e.submission_id = s.id AND e.kind = 'created')
+		FROM submissions s`).Scan(&body, &created)
+	if err != nil || body != "انقطاع المياه\nمنذ الصباح\nفي حي النسيم" || created != 1 {
+		t.Errorf("after Down: body %q, %d created events (%v); want the three lines and one", body, created, err)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)

@@ -49,7 +49,7 @@ type Config struct {
 	SigninAccountLimit int           `env:"TAWASUL_SIGNIN_ACCOUNT_LIMIT" envDefault:"5" desc:"Failed sign-ins allowed per account within TAWASUL_SIGNIN_ACCOUNT_WINDOW before the account is refused for the rest of the window."`
 	SigninAccountWin   time.Duration `env:"TAWASUL_SIGNIN_ACCOUNT_WINDOW" envDefault:"15m" desc:"Window for TAWASUL_SIGNIN_ACCOUNT_LIMIT."`
 
-	FollowupWindow   time.Duration `env:"TAWASUL_FOLLOWUP_WINDOW" envDefault:"10m" desc:"Messages a resident sends within this time of a new submission add to it instead of opening another."`
+	FollowupWindow   time.Duration `env:"TAWASUL_FOLLOWUP_WINDOW" envDefault:"10m" desc:"Messages a resident sends within this time of their last message add to that submission, while it is still new, instead of opening another."`
 	ReferencePrefix  string        `env:"TAWASUL_REFERENCE_PREFIX" envDefault:"QS" desc:"Letters that start every submission reference (QS-26-0173)."`
 	CallCentreNumber string        `env:"TAWASUL_CALL_CENTRE_NUMBER" envDefault:"940" desc:"The call-centre number given in help replies."`
 	PromptTTL        time.Duration `env:"TAWASUL_PROMPT_TTL" envDefault:"72h" desc:"How long a question Tawasul asks a resident (rating, yes/no, menu) stays open for an answer."`

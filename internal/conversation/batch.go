@@ -52,6 +52,13 @@ const (
 	// out must not cut its batch short. A later message is not stored (its
 	// webhook answers 503, and Twilio tries again or uses its fallback).
 	batchMinTime = 500 * time.Millisecond
+	// batchAnswerMargin is how long before the earliest deadline among its
+	// messages a batch's statement is cancelled. A statement that commits
+	// just as it is cancelled looks failed; its messages are then filed
+	// again one by one, which finds them stored (as duplicates, with their
+	// replies) in the time this margin leaves, so no webhook answers 503
+	// for a message that was stored.
+	batchAnswerMargin = 250 * time.Millisecond
 )
 
 // errLate is a message's answer when too little of its webhook's time is
@@ -190,13 +197,14 @@ func (e *Engine) fileBatchSafe(batch []*batchItem) {
 	e.fileBatch(batch)
 }
 
-// fileBatch files batch in one transaction and hands each item its
-// outcome. Messages whose webhook has given up, or has less than
-// batchMinTime left, are left out with an error; the transaction must end
-// before the earliest deadline of the others, so that none is stored after
-// its webhook answered that it was not. If the transaction fails, or finds
-// a contact with a question open, those messages are handled one by one,
-// each in its own transaction, in the order they arrived.
+// fileBatch files batch with one statement (its own transaction) and
+// hands each item its outcome. Messages whose webhook has given up, or has
+// less than batchMinTime left, are left out with an error; the statement
+// must end batchAnswerMargin before the earliest deadline of the others,
+// so that none is stored after its webhook answered that it was not. If
+// the statement fails, or finds a contact with a question open, those
+// messages are handled one by one, each in its own transaction, in the
+// order they arrived.
 func (e *Engine) fileBatch(batch []*batchItem) {
 	live := batch[:0:0]
 	var deadline time.Time
@@ -221,7 +229,7 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	}
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if !deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(ctx, deadline)
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-batchAnswerMargin))
 	}
 	defer cancel()
 

@@ -11,9 +11,10 @@ import (
 )
 
 // The methods in this file call the SQL functions of migration
-// 00005_inbound_functions.sql (and InboundBatch, of 00007), which hold the
-// common path of an inbound message so that it costs few round trips. Run
-// them in one transaction.
+// 00005_inbound_functions.sql (and InboundBatch, of 00007; both changed
+// since, last by 00012), which hold the common path of an inbound message
+// so that it costs few round trips. Run InboundTake and what follows it in
+// one transaction; InboundBatch is one statement and needs none.
 
 // InboundTaken is what InboundTake found and stored.
 type InboundTaken struct {

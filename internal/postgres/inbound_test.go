@@ -240,6 +240,90 @@ func TestFollowupRules(t *testing.T) {
 	}
 }
 
+// TestFollowupOnOldSubmission: a submission filed before migration 00012
+// holds its follow-ups in its body (and they have no 'detail' purpose); a
+// later follow-up joins them once, in order.
+func TestFollowupOnOldSubmission(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		WITH c AS (INSERT INTO contacts (phone) VALUES ('+966500000001') RETURNING id),
+		s AS (INSERT INTO submissions (reference, contact_id, channel, kind, body, language)
+			SELECT 'QS-26-0001', id, 'sms', 'complaint', E'انقطاع المياه\nمنذ الصباح', 'ar' FROM c RETURNING id, contact_id)
+		INSERT INTO messages (contact_id, submission_id, direction, channel, body, status, twilio_sid)
+		SELECT contact_id, id, 'inbound', 'sms', b.body, 'received', b.sid FROM s,
+			(VALUES ('انقطاع المياه', 'SM1'), ('منذ الصباح', 'SM2')) AS b(body, sid)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := postgres.New(pool)
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	got, err := st.InboundBatch(ctx, []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: "SM3",
+		Channel: tawasul.ChannelSMS, Body: "في حي النسيم", Kind: tawasul.KindComplaint}}, filing)
+	if err != nil || got[0].Reference != "QS-26-0001" {
+		t.Fatalf("follow-up: %+v %v", got, err)
+	}
+	if d, err := st.SubmissionDetail(ctx, "QS-26-0001", nil); err != nil || d.Body != "انقطاع المياه\nمنذ الصباح\nفي حي النسيم" {
+		t.Errorf("whole text %q (%v)", d.Body, err)
+	}
+}
+
+// TestFollowupWhileStaffMoveOn: a follow-up that waits for its submission
+// while staff move it on from 'new' opens a submission of its own once
+// they commit, instead of adding to one that is no longer new.
+func TestFollowupWhileStaffMoveOn(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	st := postgres.New(pool)
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	item := func(sid, body string) []postgres.InboundItem {
+		return []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: sid, Channel: tawasul.ChannelSMS,
+			Body: body, Kind: tawasul.KindComplaint}}
+	}
+	first, err := st.InboundBatch(ctx, item("SM1", "انقطاع المياه"), filing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer staff.Rollback(ctx)
+	if _, err := staff.Exec(ctx, `UPDATE submissions SET status = 'routed' WHERE reference = $1`, first[0].Reference); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		got []postgres.InboundBatched
+		err error
+	}
+	second := make(chan answer, 1)
+	go func() {
+		got, err := st.InboundBatch(ctx, item("SM2", "منذ الصباح"), filing)
+		second <- answer{got, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err == nil && waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follow-up never waited for the submission staff hold")
+		}
+	}
+	if err := staff.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := <-second
+	if a.err != nil || a.got[0].Reference == "" || a.got[0].Reference == first[0].Reference {
+		t.Errorf("follow-up after staff routed %s: %+v %v, want a new submission", first[0].Reference, a.got, a.err)
+	}
+}
+
 // TestInboundBatchConcurrentReplay: when another instance's batch holding
 // the same SID commits while this batch waits for the contact, this batch
 // finds the message it stored and answers with its reply: one message, one

@@ -104,15 +104,16 @@ const likePattern = `'%' || replace(replace(replace(ar_norm(?), '\', '\\'), '%',
 // one for each, so it matches the texts that contain each of them, in any
 // order. The word is found in the text the submission was opened with
 // (trigram index on submissions.body_norm) or in one of its details
-// (trigram index on the 'detail' messages, migration 00012). It takes the
-// word twice.
+// (trigram index on messages.body_norm of the 'detail' messages,
+// migrations 00012 and 00013). It takes the word twice.
 const textContains = `s.id IN (SELECT t.id FROM submissions t WHERE t.body_norm LIKE ` + likePattern + `
-		UNION ALL SELECT m.submission_id FROM messages m WHERE m.purpose = 'detail' AND ar_norm(m.body) LIKE ` + likePattern + `)`
+		UNION ALL SELECT m.submission_id FROM messages m WHERE m.purpose = 'detail' AND m.body_norm LIKE ` + likePattern + `)`
 
 // submissionText is the whole text of submission s: the text it was opened
 // with, then on a line each the detail that each later message added, in
-// order. Follow-ups filed before migration 00012 are in s.body already.
-const submissionText = `s.body || coalesce((SELECT string_agg(E'\n' || m.body, '' ORDER BY m.created_at, m.id)
+// the order they were stored (by ID: one resident's messages are stored
+// one at a time, under the lock on their contact). Follow-ups filed before migration 00012 are in s.body already.
+const submissionText = `s.body || coalesce((SELECT string_agg(E'\n' || m.body, '' ORDER BY m.id)
 		FROM messages m WHERE m.submission_id = s.id AND m.purpose = 'detail'), '')`
 
 const submissionListSQL = `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, ` + submissionText + `, s.language,

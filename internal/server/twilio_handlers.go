@@ -50,8 +50,9 @@ func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
 
 // validTwilioSignature reports whether sig signs the request to url with
 // body, as RequestValidator.ValidateBody decides (a body that is not a
-// form fails). A form body is parsed once, here: it becomes r.PostForm, so
-// the handler's ParseForm does not parse it again.
+// form fails). A form body is parsed once, here: when the request says it
+// is a form, it becomes r.PostForm, so the handler's ParseForm does not
+// parse it again (any other Content-Type is left to ParseForm to refuse).
 func validTwilioSignature(v *client.RequestValidator, url string, r *http.Request, body []byte, sig string) bool {
 	if r.URL.Query().Has("bodySHA256") {
 		return v.ValidateBody(url, body, sig)
@@ -67,7 +68,7 @@ func validTwilioSignature(v *client.RequestValidator, url string, r *http.Reques
 	if !v.Validate(url, params, sig) {
 		return false
 	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
+	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && ct == "application/x-www-form-urlencoded" {
 		r.PostForm = form
 	}
 	return true

@@ -101,6 +101,19 @@ func TestWebhookBadInput(t *testing.T) {
 	if status, _ := b.webhook(t, "/twilio/sms", inbound("not a phone", "x")); status != http.StatusBadRequest {
 		t.Errorf("bad From: %d, want 400", status)
 	}
+	// A signed form whose Content-Type cannot be read is malformed, not
+	// taken; a body that is not a form cannot be signed for (403).
+	badType := func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset") }
+	if status, _ := b.webhook(t, "/twilio/sms", inbound("+966551234567", "x"), badType); status != http.StatusBadRequest {
+		t.Errorf("unreadable Content-Type: %d, want 400", status)
+	}
+	notForm := func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("%zz=1")); r.ContentLength = 5 }
+	if status, _ := b.webhook(t, "/twilio/sms", inbound("+966551234567", "x"), notForm); status != http.StatusForbidden {
+		t.Errorf("body that is not a form: %d, want 403", status)
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages`); n != 0 {
+		t.Errorf("%d messages stored from bad input, want none", n)
+	}
 	res, err := http.Get(b.ts.URL + "/twilio/sms")
 	if err != nil {
 		t.Fatal(err)
