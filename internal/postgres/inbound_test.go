@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tawasul/internal/dbtest"
 	"tawasul/internal/postgres"
@@ -172,8 +173,7 @@ func TestInboundBatchAllOrNothing(t *testing.T) {
 		{Phone: "+966500000002", Language: "ar", SID: "SM2", Channel: tawasul.ChannelWhatsApp, Body: "", Kind: tawasul.KindComplaint,
 			Media: []tawasul.Media{{URL: "https://api.twilio.com/m/ME1", ContentType: "image/jpeg"}}},
 	}
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	filing := testFiling()
 	if got, err := postgres.New(pool).InboundBatch(ctx, items, filing); err == nil {
 		t.Fatalf("batch with an attachment that cannot be stored: %+v, want an error", got)
 	}
@@ -192,8 +192,7 @@ func TestFollowupRules(t *testing.T) {
 	pool := dbtest.Pool(t)
 	ctx := context.Background()
 	st := postgres.New(pool)
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	filing := testFiling()
 	text := func(sid, body string) string {
 		t.Helper()
 		got, err := st.InboundBatch(ctx, []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: sid,
@@ -258,8 +257,7 @@ func TestFollowupOnOldSubmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := postgres.New(pool)
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	filing := testFiling()
 	got, err := st.InboundBatch(ctx, []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: "SM3",
 		Channel: tawasul.ChannelSMS, Body: "في حي النسيم", Kind: tawasul.KindComplaint}}, filing)
 	if err != nil || got[0].Reference != "QS-26-0001" {
@@ -278,8 +276,7 @@ func TestFollowupWhileStaffMoveOn(t *testing.T) {
 	pool := dbtest.Pool(t)
 	ctx := context.Background()
 	st := postgres.New(pool)
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	filing := testFiling()
 	item := func(sid, body string) []postgres.InboundItem {
 		return []postgres.InboundItem{{Phone: "+966500000001", Language: "ar", SID: sid, Channel: tawasul.ChannelSMS,
 			Body: body, Kind: tawasul.KindComplaint}}
@@ -305,16 +302,7 @@ func TestFollowupWhileStaffMoveOn(t *testing.T) {
 		got, err := st.InboundBatch(ctx, item("SM2", "منذ الصباح"), filing)
 		second <- answer{got, err}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err == nil && waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the follow-up never waited for the submission staff hold")
-		}
-	}
+	waitForLockWaiter(t, pool, "the follow-up never waited for the submission staff hold")
 	if err := staff.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -333,8 +321,7 @@ func TestInboundBatchConcurrentReplay(t *testing.T) {
 	pool := dbtest.Pool(t)
 	ctx := context.Background()
 	item := postgres.InboundItem{Phone: "+966500000001", Language: "ar", SID: "SM1", Channel: tawasul.ChannelSMS, Body: "انقطاع المياه", Kind: tawasul.KindComplaint}
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
+	filing := testFiling()
 
 	first, err := pool.Begin(ctx)
 	if err != nil {
@@ -359,16 +346,7 @@ func TestInboundBatchConcurrentReplay(t *testing.T) {
 		})
 		second <- a
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err == nil && waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the replay never waited for the first delivery's contact")
-		}
-	}
+	waitForLockWaiter(t, pool, "the replay never waited for the first delivery's contact")
 	if err := first.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -384,4 +362,27 @@ func TestInboundBatchConcurrentReplay(t *testing.T) {
 		Scan(&messages, &submissions); err != nil || messages != 1 || submissions != 1 {
 		t.Errorf("%d inbound messages and %d submissions (%v), want 1 and 1", messages, submissions, err)
 	}
+}
+
+// waitForLockWaiter waits until one session of pool's database waits on a
+// lock, and fails the test with what (what never happened) after 10 s.
+func waitForLockWaiter(t *testing.T, pool *pgxpool.Pool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err == nil && waiting == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+	}
+}
+
+// testFiling files with a 10-minute follow-up window, references of 2026
+// and Arabic replies that show which template answered.
+func testFiling() postgres.InboundBatchFiling {
+	return postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
 }

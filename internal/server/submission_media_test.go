@@ -17,14 +17,10 @@ import (
 	"tawasul/internal/twiliorest"
 )
 
-// TestAttachments: a WhatsApp photo with no text is a submission whose
-// attachments are kept (once, however often the webhook comes) and shown
-// on its page; staff open them through Tawasul, which fetches them from
-// Twilio with the account's credentials. A file that is not a picture,
-// sound, video or PDF is downloaded, never shown as a page. The API lists
-// them with Twilio's URL.
-func TestAttachments(t *testing.T) {
-	t.Parallel()
+// setupWithFakeTwilio starts a fake Twilio and a server that fetches
+// attachments from it through the REST client.
+func setupWithFakeTwilio(t *testing.T) (*twiliofake.Server, *testBundle) {
+	t.Helper()
 	account := twiliofake.NewSID("AC")
 	fake := twiliofake.New(twiliofake.Options{AccountSID: account, AuthToken: testAuthToken})
 	if _, err := fake.Start(); err != nil {
@@ -35,7 +31,18 @@ func TestAttachments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, &setupOpts{twilio: rest})
+	return fake, setup(t, &setupOpts{twilio: rest})
+}
+
+// TestAttachments: a WhatsApp photo with no text is a submission whose
+// attachments are kept (once, however often the webhook comes) and shown
+// on its page; staff open them through Tawasul, which fetches them from
+// Twilio with the account's credentials. A file that is not a picture,
+// sound, video or PDF is downloaded, never shown as a page. The API lists
+// them with Twilio's URL.
+func TestAttachments(t *testing.T) {
+	t.Parallel()
+	fake, b := setupWithFakeTwilio(t)
 
 	sid := twiliofake.NewSID("MM")
 	photo := []byte("\xff\xd8\xff\xe0 a pothole on King Fahd Road")
@@ -249,17 +256,7 @@ func TestAttachmentUpstreamTrouble(t *testing.T) {
 // response that keeps it fails; the 4 MB file must arrive whole.
 func TestAttachmentOutlivesWriteTimeout(t *testing.T) {
 	t.Parallel()
-	account := twiliofake.NewSID("AC")
-	fake := twiliofake.New(twiliofake.Options{AccountSID: account, AuthToken: testAuthToken})
-	if _, err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fake.Close() })
-	rest, err := twiliorest.New(twiliorest.Config{AccountSID: account, AuthToken: testAuthToken, BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setup(t, &setupOpts{twilio: rest})
+	fake, b := setupWithFakeTwilio(t)
 	video := make([]byte, 4<<20)
 	for i := range video {
 		video[i] = byte(i * 7)
