@@ -228,6 +228,11 @@ func TestFollowupAddsToSameSubmission(t *testing.T) {
 	if !strings.Contains(second, ref) || !strings.Contains(second, "أضفنا رسالتك") {
 		t.Fatalf("follow-up did not name the same reference %s: %s", ref, second)
 	}
+	// A short Latin reply ("ok") says nothing about the resident's
+	// language: the answer stays Arabic.
+	if _, third := b.webhook(t, "/twilio/sms", inbound(from, "ok")); !strings.Contains(third, "أضفنا رسالتك") || !strings.Contains(third, ref) {
+		t.Errorf("\"ok\" from an Arabic-speaking resident: %s, want the Arabic answer", third)
+	}
 	if n := b.count(t, `SELECT count(*) FROM submissions`); n != 1 {
 		t.Errorf("%d submissions, want 1", n)
 	}
@@ -235,7 +240,7 @@ func TestFollowupAddsToSameSubmission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Kind != "suggestion" || d.Body != "اقتراح: زيادة الإنارة في ممشى حي الصفراء\nوخصوصاً عند المدخل الشمالي" {
+	if d.Kind != "suggestion" || d.Body != "اقتراح: زيادة الإنارة في ممشى حي الصفراء\nوخصوصاً عند المدخل الشمالي\nok" {
 		t.Errorf("kind %q body %q", d.Kind, d.Body)
 	}
 	// English message from another contact gets an English answer.

@@ -197,18 +197,35 @@ func ClassifyKind(body string) tawasul.Kind {
 }
 
 // DetectLanguage returns "ar" when the text has Arabic letters, "en" when it
-// has Latin letters only, and fallback when it has neither (digits, emoji).
+// has no Arabic letters but English words (a Latin word of four letters or
+// more, or two of two letters or more), and fallback otherwise: digits,
+// emoji, or Latin too short to say anything about the writer ("ok", "x",
+// the letters of a plate number such as "ABC 1234"), so that an
+// Arabic-speaking resident who sends one is not switched to English.
 func DetectLanguage(text, fallback string) string {
-	latin := false
+	longWords, words, run := 0, 0, 0
+	endWord := func() {
+		switch {
+		case run >= 4:
+			longWords++
+			words++
+		case run >= 2:
+			words++
+		}
+		run = 0
+	}
 	for _, r := range text {
 		switch {
 		case unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r):
 			return "ar"
-		case unicode.Is(unicode.Latin, r):
-			latin = true
+		case unicode.Is(unicode.Latin, r) && unicode.IsLetter(r):
+			run++
+		default:
+			endWord()
 		}
 	}
-	if latin {
+	endWord()
+	if longWords > 0 || words >= 2 {
 		return "en"
 	}
 	return fallback

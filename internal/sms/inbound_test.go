@@ -60,7 +60,10 @@ func TestClassify(t *testing.T) {
 			t.Errorf("ClassifyKind(%q) = %v, want %v", body, got, want)
 		}
 	}
-	langs := map[string]string{"مرحبا hello": "ar", "hello": "en", "٤": "x", "👍": "x"}
+	langs := map[string]string{"مرحبا hello": "ar", "hello": "en", "٤": "x", "👍": "x",
+		// Latin too short to tell leaves the resident's language alone.
+		"x": "x", "ok": "x", "OK!": "x", "ABC 1234": "x", "شكرا ok": "ar",
+		"ok thanks": "en", "Thanks": "en", "no water": "en", "The street light is broken": "en"}
 	for text, want := range langs {
 		if got := DetectLanguage(text, "x"); got != want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)
