@@ -80,9 +80,11 @@ func (s *SignIn) Check(ctx context.Context, email, password, ip string) (*tawasu
 		}
 		return nil, tawasul.Errorf(tawasul.EUNAUTHORIZED, "signin.invalid", "wrong e-mail or password")
 	}
-	if err := s.Store.UserSignedIn(ctx, user.ID); err != nil {
+	at, err := s.Store.UserSignedIn(ctx, user.ID)
+	if err != nil {
 		return nil, err
 	}
+	user.LastSignInAt = &at
 	if err := s.Store.AuditInsert(ctx, postgres.AuditEntry{UserID: &user.ID, Actor: ActorUser(user.ID),
 		Action: ActionSigninOK, Subject: email, IP: ip}); err != nil {
 		return nil, err

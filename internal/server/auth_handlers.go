@@ -65,6 +65,7 @@ func (s *Server) handleSignin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), sessionUserID, user.ID)
+	s.sessions.Put(r.Context(), sessionSignedInAt, user.LastSignInAt.UnixMicro())
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -149,8 +149,13 @@ func (s *Server) langOf(r *http.Request) *i18n.Lang {
 
 const sessionUserID = "user_id"
 
+// sessionSignedInAt is the session's sign-in time (Unix microseconds, by
+// the database's clock); 0 in sessions from before it was recorded.
+const sessionSignedInAt = "signed_in_at"
+
 // loadUser puts the signed-in user, if any, in the request context. A
-// disabled or deleted user's session is ended.
+// disabled or deleted user's session is ended, and so is one signed in
+// before the user's password last changed.
 func (s *Server) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := s.sessions.GetInt64(r.Context(), sessionUserID)
@@ -162,6 +167,9 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		switch {
 		case tawasul.ErrorCode(err) == tawasul.ENOTFOUND || (err == nil && u.Disabled()):
 			_ = s.sessions.Destroy(r.Context())
+		case err == nil && u.PasswordChangedAt != nil &&
+			u.PasswordChangedAt.UnixMicro() > s.sessions.GetInt64(r.Context(), sessionSignedInAt):
+			_ = s.sessions.Destroy(r.Context()) // signed in before the password changed
 		case err != nil:
 			s.error(w, r, err)
 			return

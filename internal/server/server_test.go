@@ -262,6 +262,41 @@ func TestDisabledUserIsSignedOut(t *testing.T) {
 	}
 }
 
+// TestNewPasswordEndsOlderSessions: setting a password (tawasul user
+// set-password) signs out every session signed in before it, on its next
+// request; signing in again with the new password works, and that session
+// stays.
+func TestNewPasswordEndsOlderSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.addUser(t, "sup@example.org", tawasul.RoleSupervisor)
+	before, other := b.client(t), b.client(t)
+	b.signIn(t, before, "sup@example.org")
+	b.signIn(t, other, "sup@example.org")
+	if res, _ := b.get(t, before, "/"); res.StatusCode != 200 {
+		t.Fatalf("signed in: %d", res.StatusCode)
+	}
+	hash, err := b.pw.Hash(context.Background(), "correct-horse-1") // same text, new hash: still a password change
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.UserSetPassword(context.Background(), "sup@example.org", hash, false); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*http.Client{"first": before, "second": other} {
+		if res, _ := b.get(t, c, "/"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s session from before the new password: %d, want a redirect to sign in", name, res.StatusCode)
+		}
+	}
+	after := b.client(t)
+	b.signIn(t, after, "sup@example.org")
+	for range 2 {
+		if res, _ := b.get(t, after, "/"); res.StatusCode != 200 {
+			t.Errorf("session signed in after the new password: %d", res.StatusCode)
+		}
+	}
+}
+
 func TestSigninRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t, &setupOpts{environ: []string{"TAWASUL_SIGNIN_ACCOUNT_LIMIT=3", "TAWASUL_SIGNIN_ACCOUNT_WINDOW=15m"}})

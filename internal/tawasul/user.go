@@ -20,6 +20,7 @@ type User struct {
 	DisabledAt         *time.Time
 	CreatedAt          time.Time
 	LastSignInAt       *time.Time
+	PasswordChangedAt  *time.Time // nil when set before it was recorded; sessions signed in before it are ended
 }
 
 // HasAnyRole reports whether the user has at least one of roles.
