@@ -12,13 +12,13 @@ import (
 )
 
 const userColumns = `u.id, u.email, u.name, u.roles, u.department_id, coalesce(d.code, ''),
-	coalesce(d.name_ar, ''), coalesce(d.name_en, ''), u.must_change_password, u.disabled_at, u.created_at, u.last_sign_in_at, u.password_changed_at`
+	coalesce(d.name_ar, ''), coalesce(d.name_en, ''), u.must_change_password, u.disabled_at, u.created_at, u.last_sign_in_at, u.previous_sign_in_at, u.password_changed_at`
 
 func scanUser(row pgx.Row) (*tawasul.User, error) {
 	var u tawasul.User
 	var roles []string
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &roles, &u.DepartmentID, &u.DepartmentCode,
-		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &u.PasswordChangedAt)
+		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &u.PreviousSignInAt, &u.PasswordChangedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *Store) UserCredentials(ctx context.Context, email string) (*tawasul.Use
 	var roles []string
 	var hash string
 	err := s.db.QueryRow(ctx, q, email).Scan(&u.ID, &u.Email, &u.Name, &roles, &u.DepartmentID, &u.DepartmentCode,
-		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &u.PasswordChangedAt, &hash)
+		&u.DepartmentName.Ar, &u.DepartmentName.En, &u.MustChangePassword, &u.DisabledAt, &u.CreatedAt, &u.LastSignInAt, &u.PreviousSignInAt, &u.PasswordChangedAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, "", tawasul.Errorf(tawasul.ENOTFOUND, "error.user_not_found", "user not found")
 	}
@@ -159,11 +159,14 @@ func (s *Store) UserSetDisabled(ctx context.Context, email string, disabled bool
 	return nil
 }
 
-// UserSignedIn records a successful sign-in and returns its time, by the
-// database's clock (which password_changed_at also uses).
+// UserSignedIn records a successful sign-in (the one before it becomes
+// previous_sign_in_at) and returns its time, by the database's clock
+// (which password_changed_at also uses).
 func (s *Store) UserSignedIn(ctx context.Context, id int64) (time.Time, error) {
 	var at time.Time
-	if err := s.db.QueryRow(ctx, `UPDATE users SET last_sign_in_at = now() WHERE id = $1 RETURNING last_sign_in_at`, id).Scan(&at); err != nil {
+	err := s.db.QueryRow(ctx, `UPDATE users SET previous_sign_in_at = last_sign_in_at, last_sign_in_at = now()
+		WHERE id = $1 RETURNING last_sign_in_at`, id).Scan(&at)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: user signed in: %w", err)
 	}
 	return at, nil

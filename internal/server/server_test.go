@@ -526,3 +526,26 @@ func chiRouter(t *testing.T, s *server.Server) chi.Routes {
 	t.Helper()
 	return server.ChiRouter(s)
 }
+
+// TestHomeShowsPreviousSignIn: the home page shows the sign-in before the
+// one just made (so staff notice one that was not theirs), and nothing on
+// a first sign-in.
+func TestHomeShowsPreviousSignIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.addUser(t, "sup@example.org", tawasul.RoleSupervisor)
+	first := b.client(t)
+	b.signIn(t, first, "sup@example.org")
+	if _, body := b.get(t, first, "/"); strings.Contains(body, "الدخول السابق") {
+		t.Errorf("first sign-in shows a previous one")
+	}
+	if _, err := b.srv.Pool.Exec(context.Background(),
+		`UPDATE users SET last_sign_in_at = '2026-03-01 09:15:00+03' WHERE email = 'sup@example.org'`); err != nil {
+		t.Fatal(err)
+	}
+	second := b.client(t)
+	b.signIn(t, second, "sup@example.org")
+	if _, body := b.get(t, second, "/?lang=en"); !strings.Contains(body, "Previous sign-in:") || !strings.Contains(body, "1 March 2026, 09:15") {
+		t.Errorf("second sign-in does not show the first (1 March 2026): %s", body)
+	}
+}

@@ -19,7 +19,8 @@ type User struct {
 	MustChangePassword bool
 	DisabledAt         *time.Time
 	CreatedAt          time.Time
-	LastSignInAt       *time.Time
+	LastSignInAt       *time.Time // the latest sign-in (for a signed-in user, usually their own)
+	PreviousSignInAt   *time.Time // the sign-in before the latest, which staff are shown
 	PasswordChangedAt  *time.Time // nil when set before it was recorded; sessions signed in before it are ended
 }
 

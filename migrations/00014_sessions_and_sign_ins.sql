@@ -1,0 +1,18 @@
+-- Staff sessions and sign-ins:
+--   - A new password ends the sessions signed in before it: a sign-in
+--     records its time in the session (users.last_sign_in_at as the
+--     database gave it), and a session older than
+--     users.password_changed_at is signed out on its next request
+--     (server.loadUser). NULL for passwords set before this migration,
+--     which end nothing.
+--   - users.previous_sign_in_at is the sign-in before the latest, which the
+--     home page shows so that staff notice a sign-in that was not theirs
+--     (last_sign_in_at is always the one they just made).
+
+-- +goose Up
+ALTER TABLE users ADD COLUMN password_changed_at timestamptz;
+ALTER TABLE users ADD COLUMN previous_sign_in_at timestamptz;
+
+-- +goose Down
+ALTER TABLE users DROP COLUMN previous_sign_in_at;
+ALTER TABLE users DROP COLUMN password_changed_at;
