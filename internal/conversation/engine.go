@@ -75,9 +75,14 @@ func (e *Engine) now() time.Time {
 // handled on its own.
 func (e *Engine) HandleInbound(ctx context.Context, in *sms.Inbound) (*Result, error) {
 	// The language of what residents write becomes their preference; a
-	// keyword (STOP, HELP…, standard in Latin letters) does not change it.
+	// keyword (STOP, HELP…, standard in Latin letters) does not change it,
+	// but its script is a new resident's language.
+	keyword := sms.ClassifyKeyword(in.Body, in.OptOutType)
 	lang := sms.DetectLanguage(in.Body, "")
-	res, err := e.fileQueued(ctx, in, lang, sms.ClassifyKeyword(in.Body, in.OptOutType))
+	if keyword != sms.NoKeyword {
+		lang = sms.ScriptLanguage(in.Body, "")
+	}
+	res, err := e.fileQueued(ctx, in, lang, keyword)
 	if err != nil {
 		return nil, fmt.Errorf("conversation: %w", err)
 	}

@@ -194,6 +194,10 @@ func TestKeywordsAndOptOut(t *testing.T) {
 	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966551234599", "help")); !strings.Contains(xml, "Reply STOP") || !strings.Contains(xml, "940") {
 		t.Errorf("help from a new resident: %s", xml)
 	}
+	// However short: END is a keyword in Latin letters, so English.
+	if _, xml := b.webhook(t, "/twilio/sms", inbound("+966551234598", "END")); !strings.Contains(xml, "You will get no more messages") {
+		t.Errorf("END from a new resident: %s", xml)
+	}
 }
 
 func TestKeywordVariants(t *testing.T) {

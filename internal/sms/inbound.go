@@ -198,10 +198,11 @@ func ClassifyKind(body string) tawasul.Kind {
 
 // DetectLanguage returns "ar" when the text has Arabic letters, "en" when it
 // has no Arabic letters but English words (a Latin word of four letters or
-// more, or two of two letters or more), and fallback otherwise: digits,
-// emoji, or Latin too short to say anything about the writer ("ok", "x",
-// the letters of a plate number such as "ABC 1234"), so that an
-// Arabic-speaking resident who sends one is not switched to English.
+// more, or two of three letters or more), and fallback otherwise: digits,
+// emoji, or Latin too short to say anything about the writer ("ok", "Hi",
+// the letters of a plate number such as "ABC 1234" or "AB 12 CD"), so
+// that an Arabic-speaking resident who sends one is not switched to
+// English.
 func DetectLanguage(text, fallback string) string {
 	longWords, words, run := 0, 0, 0
 	endWord := func() {
@@ -209,7 +210,7 @@ func DetectLanguage(text, fallback string) string {
 		case run >= 4:
 			longWords++
 			words++
-		case run >= 2:
+		case run >= 3:
 			words++
 		}
 		run = 0
@@ -226,6 +227,25 @@ func DetectLanguage(text, fallback string) string {
 	}
 	endWord()
 	if longWords > 0 || words >= 2 {
+		return "en"
+	}
+	return fallback
+}
+
+// ScriptLanguage returns "ar" when the text has Arabic letters, "en" when it
+// has Latin letters only, and fallback when it has neither. It suits a
+// keyword (END, YES, STOP), whose script is all there is to go on.
+func ScriptLanguage(text, fallback string) string {
+	latin := false
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r):
+			return "ar"
+		case unicode.Is(unicode.Latin, r) && unicode.IsLetter(r):
+			latin = true
+		}
+	}
+	if latin {
 		return "en"
 	}
 	return fallback

@@ -62,11 +62,17 @@ func TestClassify(t *testing.T) {
 	}
 	langs := map[string]string{"مرحبا hello": "ar", "hello": "en", "٤": "x", "👍": "x",
 		// Latin too short to tell leaves the resident's language alone.
-		"x": "x", "ok": "x", "OK!": "x", "ABC 1234": "x", "شكرا ok": "ar",
-		"ok thanks": "en", "Thanks": "en", "no water": "en", "The street light is broken": "en"}
+		"x": "x", "ok": "x", "OK!": "x", "Hi": "x", "ABC 1234": "x", "AB 12 CD": "x", "شكرا ok": "ar",
+		"ok thanks": "en", "Thanks": "en", "no water": "en", "big pit": "en", "The street light is broken": "en"}
 	for text, want := range langs {
 		if got := DetectLanguage(text, "x"); got != want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)
+		}
+	}
+	// A keyword's script is all there is to go on.
+	for text, want := range map[string]string{"END": "en", "YES": "en", "stop": "en", "إيقاف": "ar", "٤": "x"} {
+		if got := ScriptLanguage(text, "x"); got != want {
+			t.Errorf("ScriptLanguage(%q) = %q, want %q", text, got, want)
 		}
 	}
 }
