@@ -80,7 +80,7 @@ func (s *SignIn) Check(ctx context.Context, email, password, ip string) (*tawasu
 		}
 		return nil, tawasul.Errorf(tawasul.EUNAUTHORIZED, "signin.invalid", "wrong e-mail or password")
 	}
-	at, err := s.Store.UserSignedIn(ctx, user.ID)
+	at, err := s.Store.UserSignedIn(ctx, user.ID, hash)
 	if err != nil {
 		return nil, err
 	}

@@ -159,13 +159,19 @@ func (s *Store) UserSetDisabled(ctx context.Context, email string, disabled bool
 	return nil
 }
 
-// UserSignedIn records a successful sign-in (the one before it becomes
-// previous_sign_in_at) and returns its time, by the database's clock
-// (which password_changed_at also uses).
-func (s *Store) UserSignedIn(ctx context.Context, id int64) (time.Time, error) {
+// UserSignedIn records a successful sign-in with the password whose hash
+// is hash (the one before it becomes previous_sign_in_at) and returns its
+// time, by the database's clock (which password_changed_at also uses).
+// If the password changed since it was checked, nothing is recorded and
+// the sign-in is refused (EUNAUTHORIZED), so no session outlives the
+// password it was opened with.
+func (s *Store) UserSignedIn(ctx context.Context, id int64, hash string) (time.Time, error) {
 	var at time.Time
 	err := s.db.QueryRow(ctx, `UPDATE users SET previous_sign_in_at = last_sign_in_at, last_sign_in_at = now()
-		WHERE id = $1 RETURNING last_sign_in_at`, id).Scan(&at)
+		WHERE id = $1 AND password_hash = $2 RETURNING last_sign_in_at`, id, hash).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, tawasul.Errorf(tawasul.EUNAUTHORIZED, "signin.invalid", "the password changed during sign-in")
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: user signed in: %w", err)
 	}

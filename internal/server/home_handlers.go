@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -35,12 +36,21 @@ type HomePage struct {
 	render.Base
 	Links  []HomeLink
 	Alerts []*tawasul.Alert // open alerts, for admins
+	// SignIn is the sign-in staff are shown so that they notice one that
+	// was not theirs: the latest, when it is not this session's own
+	// (SignInElsewhere), else the one before it; nil on a first sign-in.
+	SignIn          *time.Time
+	SignInElsewhere bool
 }
 
 // handleHome says who the user is and links to what their roles allow.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
-	p := &HomePage{}
+	p := &HomePage{SignIn: u.PreviousSignInAt}
+	// Sessions from before the sign-in time was kept (own 0) cannot tell.
+	if own := s.sessions.GetInt64(r.Context(), sessionSignedInAt); own != 0 && u.LastSignInAt != nil && u.LastSignInAt.UnixMicro() > own {
+		p.SignIn, p.SignInElsewhere = u.LastSignInAt, true
+	}
 	for _, l := range homeLinks {
 		if u.HasAnyRole(l.Roles...) && (l.Available == nil || l.Available(s)) {
 			p.Links = append(p.Links, l)

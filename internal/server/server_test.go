@@ -548,4 +548,33 @@ func TestHomeShowsPreviousSignIn(t *testing.T) {
 	if _, body := b.get(t, second, "/?lang=en"); !strings.Contains(body, "Previous sign-in:") || !strings.Contains(body, "1 March 2026, 09:15") {
 		t.Errorf("second sign-in does not show the first (1 March 2026): %s", body)
 	}
+	// The first session is told of the second, which was not its own.
+	if _, body := b.get(t, first, "/?lang=en"); !strings.Contains(body, "Another sign-in to your account since this one:") {
+		t.Errorf("first session not told of a later sign-in: %s", body)
+	}
+	if _, body := b.get(t, second, "/?lang=en"); strings.Contains(body, "Another sign-in") {
+		t.Errorf("second session told of its own sign-in as another")
+	}
+}
+
+// TestSigninRacingNewPassword: a sign-in whose password was replaced after
+// it was checked records nothing and is refused, so its session cannot
+// outlive the new password.
+func TestSigninRacingNewPassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	u := b.addUser(t, "sup@example.org", tawasul.RoleSupervisor)
+	_, checked, err := b.store.UserCredentials(context.Background(), "sup@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.UserSetPassword(context.Background(), "sup@example.org", "$argon2id$replaced", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.UserSignedIn(context.Background(), u.ID, checked); tawasul.ErrorCode(err) != tawasul.EUNAUTHORIZED {
+		t.Errorf("sign-in with the replaced password recorded: %v, want unauthorized", err)
+	}
+	if _, err := b.store.UserSignedIn(context.Background(), u.ID, "$argon2id$replaced"); err != nil {
+		t.Errorf("sign-in with the current password: %v", err)
+	}
 }

@@ -88,6 +88,8 @@ func TestMediaLimits(t *testing.T) {
 				w.(http.Flusher).Flush()
 				time.Sleep(30 * time.Millisecond)
 			}
+		case strings.HasSuffix(r.URL.Path, me('f')): // all at once, for a slow reader
+			_, _ = w.Write([]byte(strings.Repeat("0123456789", 4000)))
 		case strings.HasSuffix(r.URL.Path, me('e')): // starts, then stalls
 			_, _ = w.Write([]byte("0123456789"))
 			w.(http.Flusher).Flush()
@@ -121,6 +123,22 @@ func TestMediaLimits(t *testing.T) {
 	res.Body.Close()
 	if err != nil || len(body) != 120 {
 		t.Errorf("a slow body (longer in all than the timeout): %d bytes, %v", len(body), err)
+	}
+	// A reader slower than the timeout (a browser on a slow link) is not
+	// Twilio stalling.
+	res, err = c.Media(ctx, media('f'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 10)
+	if _, err := io.ReadFull(res.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the reader is busy for longer than the 300 ms timeout
+	rest, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || len(rest) != 40000-10 {
+		t.Errorf("a slow reader: %d more bytes, %v", len(rest), err)
 	}
 	res, err = c.Media(ctx, media('e'))
 	if err != nil {

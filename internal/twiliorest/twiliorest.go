@@ -359,7 +359,9 @@ var (
 )
 
 // mediaBody is a media response's body: each read must bring something
-// within idle of the last, or the request is cancelled; Close ends it.
+// within idle of its start, or the request is cancelled (the time between
+// reads, while the caller passes the file on to a slow browser, does not
+// count); Close ends it.
 type mediaBody struct {
 	io.ReadCloser
 	stall  *time.Timer
@@ -368,10 +370,9 @@ type mediaBody struct {
 }
 
 func (b *mediaBody) Read(p []byte) (int, error) {
+	b.stall.Reset(b.idle)
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.stall.Reset(b.idle)
-	}
+	b.stall.Stop() // the time the caller takes to pass the part on is not Twilio's
 	return n, err
 }
 
