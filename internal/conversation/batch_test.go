@@ -270,7 +270,8 @@ func queued(e *Engine, n int) func() bool {
 	}
 }
 
-// submissionBody is the body of the submission reference names.
+// submissionBody is the whole text of the submission reference names
+// (its first message and the details added to it), as staff see it.
 func submissionBody(t *testing.T, e *Engine, reference string) string {
 	t.Helper()
 	d, err := postgres.New(e.Pool).SubmissionDetail(context.Background(), reference, nil)
