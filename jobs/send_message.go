@@ -202,8 +202,7 @@ func (w *SendMessageWorker) fail(ctx context.Context, m *postgres.Outbound, outc
 		st := postgres.New(tx)
 		switch outcome {
 		case twiliorest.OptedOut:
-			now := time.Now()
-			if err := st.ContactSetOptedOut(ctx, m.ContactID, &now); err != nil {
+			if err := st.ContactSetOptedOut(ctx, m.ContactID, true); err != nil {
 				return err
 			}
 			if err := st.PromptCloseOpen(ctx, m.ContactID, "opted_out"); err != nil {

@@ -176,8 +176,7 @@ func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, c
 	switch kw {
 	case sms.OptOut:
 		if !contact.OptedOut() { // the single confirmation; nothing after it
-			now := e.now()
-			if err := st.ContactSetOptedOut(ctx, contact.ID, &now); err != nil {
+			if err := st.ContactSetOptedOut(ctx, contact.ID, true); err != nil {
 				return nil, err
 			}
 			if err := st.PromptCloseOpen(ctx, contact.ID, "opted_out"); err != nil {
@@ -186,7 +185,7 @@ func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, c
 			res.Reply, purpose = l.T("sms.opted_out"), "opt_out"
 		}
 	case sms.OptIn:
-		if err := st.ContactSetOptedOut(ctx, contact.ID, nil); err != nil {
+		if err := st.ContactSetOptedOut(ctx, contact.ID, false); err != nil {
 			return nil, err
 		}
 		res.Reply, purpose = l.T("sms.opted_in"), "opt_in"

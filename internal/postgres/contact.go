@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -31,9 +30,14 @@ func (s *Store) ContactByPhone(ctx context.Context, phone string) (*tawasul.Cont
 	return c, nil
 }
 
-// ContactSetOptedOut opts the contact out (at now) or back in (nil).
-func (s *Store) ContactSetOptedOut(ctx context.Context, id int64, at *time.Time) error {
-	if _, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = $2 WHERE id = $1`, id, at); err != nil {
+// ContactSetOptedOut opts the contact out or back in. An opt-out is dated
+// now() in the database, the start of the transaction: a message stored in
+// the same transaction (the STOP itself) is not before it, so a replay of
+// that message still gets its confirmation, and a replay of any earlier
+// one gets nothing (inbound_take, migration 00016).
+func (s *Store) ContactSetOptedOut(ctx context.Context, id int64, optedOut bool) error {
+	_, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = CASE WHEN $2 THEN now() END WHERE id = $1`, id, optedOut)
+	if err != nil {
 		return fmt.Errorf("postgres: contact set opted out: %w", err)
 	}
 	return nil

@@ -156,6 +156,55 @@ func TestWebhookReplayedConcurrently(t *testing.T) {
 	}
 }
 
+// TestReplayChangesNothing: a webhook delivered again later answers as
+// the first time and changes nothing about the resident; after they opt
+// out, a replay of an earlier message is answered with nothing, and a
+// replay of the opt-out itself with its confirmation.
+func TestReplayChangesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	from := "+966551230001"
+	state := func() (lang string, seen string) {
+		t.Helper()
+		err := b.srv.Pool.QueryRow(context.Background(),
+			`SELECT language, last_seen_at::text FROM contacts WHERE phone = $1`, from).Scan(&lang, &seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lang, seen
+	}
+	arabic := inbound(from, "انقطاع المياه في حي النسيم")
+	_, first := b.webhook(t, "/twilio/sms", arabic)
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(from, "The water is still cut off this morning")); !strings.Contains(xml, "QS-") {
+		t.Fatalf("follow-up in English: %s", xml)
+	}
+	lang, seen := state()
+	if lang != "en" {
+		t.Fatalf("language after an English message: %s", lang)
+	}
+	if _, again := b.webhook(t, "/twilio/sms", arabic); again != first {
+		t.Errorf("replay answered %q, first delivery %q", again, first)
+	}
+	if l, s := state(); l != lang || s != seen {
+		t.Errorf("replay changed the contact: language %s→%s, last seen %s→%s", lang, l, seen, s)
+	}
+
+	stop := inbound(from, "STOP")
+	_, confirmation := b.webhook(t, "/twilio/sms", stop)
+	if !strings.Contains(confirmation, "<Message>") {
+		t.Fatalf("no opt-out confirmation: %s", confirmation)
+	}
+	if _, xml := b.webhook(t, "/twilio/sms", arabic); strings.Contains(xml, "<Message>") {
+		t.Errorf("replay after the opt-out was answered: %s", xml)
+	}
+	if _, xml := b.webhook(t, "/twilio/sms", stop); xml != confirmation {
+		t.Errorf("replayed STOP answered %q, first delivery %q", xml, confirmation)
+	}
+	if n := b.count(t, `SELECT count(*) FROM messages WHERE direction = 'inbound'`); n != 3 {
+		t.Errorf("%d inbound messages, want 3", n)
+	}
+}
+
 func TestKeywordsAndOptOut(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
