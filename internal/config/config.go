@@ -32,7 +32,7 @@ type Config struct {
 	// PublicURLDefaulted is true when PublicURL was derived from Addr (so a
 	// ":0" port may be replaced by the port actually bound).
 	PublicURLDefaulted bool
-	PublicURL          string `env:"TAWASUL_PUBLIC_URL" desc:"URL the outside world and Twilio use to reach the service (scheme, host, optional path prefix). Default: http:// + TAWASUL_ADDR."`
+	PublicURL          string `env:"TAWASUL_PUBLIC_URL" desc:"URL the outside world and Twilio use to reach the service (scheme and host, no path: Tawasul is served at the root of its host). Default: http:// + TAWASUL_ADDR."`
 	DataDir            string `env:"TAWASUL_DATA_DIR" envDefault:".tawasul" desc:"Directory for local state: the private PostgreSQL cluster when DATABASE_URL is unset."`
 
 	LogLevel  slog.Level `env:"TAWASUL_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error."`
@@ -161,8 +161,10 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("TAWASUL_ADDR %q is not host:port", c.Addr)
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		bad("TAWASUL_PUBLIC_URL %q must be an absolute http(s) URL without query or fragment", c.PublicURL)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		// Pages, forms and redirects use root paths, so the service must
+		// be at the root of its host.
+		bad("TAWASUL_PUBLIC_URL %q must be http(s)://host[:port] only, with no path: Tawasul is served at the root of its host", c.PublicURL)
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		bad("TAWASUL_DATA_DIR is required when DATABASE_URL is unset")

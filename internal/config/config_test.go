@@ -32,6 +32,10 @@ func TestValidationErrorsAreClear(t *testing.T) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
 	}
+	// Pages and redirects use root paths: a prefix would break them.
+	if _, err := Load([]string{"TAWASUL_PUBLIC_URL=https://example.gov.sa/tawasul"}); err == nil || !strings.Contains(err.Error(), "no path") {
+		t.Errorf("public URL with a path: %v", err)
+	}
 	if _, err := Load([]string{"TAWASUL_FOLLOWUP_WINDOW=soon"}); err == nil || !strings.Contains(err.Error(), "FollowupWindow") {
 		t.Errorf("bad duration: %v", err)
 	}
