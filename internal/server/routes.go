@@ -46,9 +46,11 @@ var (
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
 // and the handler. Middleware order: request ID → HEAD as GET → client IP → recover →
-// access log → security headers → compression → body limit → language →
-// cross-origin (CSRF) check → UTF-8 check; browser pages add
-// sessions; staff pages add the role check; API routes add the token check.
+// access log → security headers → compression → body limit; Twilio
+// webhooks then check the signature before anything else; every other
+// route gets language → cross-origin (CSRF) check → UTF-8 check, and then
+// browser pages add sessions, staff pages the role check, API routes the
+// token check.
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
@@ -60,17 +62,6 @@ func (s *Server) buildRoutes() http.Handler {
 	r.Use(securityHeaders)
 	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"))
 	r.Use(limitBody(1 << 20))
-	r.Use(s.language)
-	// CSRF: refuse cross-site state changes (Sec-Fetch-Site / Origin checks)
-	// on every route; session cookies are also SameSite=Lax. Twilio webhooks
-	// and API clients send neither header and are authenticated by
-	// signature or token.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, tawasul.Errorf(tawasul.EFORBIDDEN, "error.cross_origin", "cross-origin request refused"))
-	}))
-	r.Use(cop.Handler)
-	r.Use(s.requireUTF8)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -82,12 +73,25 @@ func (s *Server) buildRoutes() http.Handler {
 	s.public(r, "GET", "/static/*", s.handleStatic)
 
 	// Twilio webhooks: signed, no session, no CSRF token (Twilio sends no
-	// Origin header); the signature check runs before anything is parsed.
+	// Origin header); the signature check runs before anything is parsed,
+	// the query string included, so an unsigned request gets 403 whatever
+	// it carries.
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireTwilioSignature)
 		s.public(r, "POST", "/twilio/sms", s.handleTwilioSMS)
 		s.public(r, "POST", "/twilio/sms/status", s.handleTwilioSMSStatus)
 	})
+
+	// Every other route: the reader's language (?lang=, cookie,
+	// Accept-Language); CSRF: cross-site state changes refused
+	// (Sec-Fetch-Site / Origin checks), and session cookies are also
+	// SameSite=Lax (API clients send neither header and are authenticated
+	// by token); text that is not UTF-8 refused.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, tawasul.Errorf(tawasul.EFORBIDDEN, "error.cross_origin", "cross-origin request refused"))
+	}))
+	rest := r.With(s.language, cop.Handler, s.requireUTF8)
 
 	// JSON API (docs/api.md): bearer tokens, no session, no cookies; errors
 	// in JSON. The phone filter of /submissions is refused (403) to roles
@@ -96,7 +100,7 @@ func (s *Server) buildRoutes() http.Handler {
 	// together (s.apiLimit, used by s.api).
 	s.apiLimit = httprate.LimitBy(s.Config.APITokenLimit, time.Minute, keyByToken,
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) { s.apiError(w, r, errTokenRateLimited) }))
-	r.Group(func(r chi.Router) {
+	rest.Group(func(r chi.Router) {
 		s.api(r, "GET", "/api/v1/submissions", apiSubmissionReaders, s.handleAPISubmissionList)
 		s.api(r, "GET", "/api/v1/submissions/{reference}", apiSubmissionReaders, s.handleAPISubmissionGet)
 		s.api(r, "GET", "/api/v1/submissions/{reference}/media/{message}/{n}", apiSubmissionReaders, s.handleAPISubmissionMedia)
@@ -105,7 +109,7 @@ func (s *Server) buildRoutes() http.Handler {
 	})
 
 	// Browser pages: sessions from here on.
-	r.Group(func(r chi.Router) {
+	rest.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave)
 		r.Use(s.loadUser)
 

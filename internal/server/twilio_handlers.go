@@ -111,6 +111,10 @@ func (s *Server) handleTwilioSMS(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, xml)
 }
 
+// maxTwilioErrorCode is above every Twilio error code (five digits) and
+// fits messages.error_code (int).
+const maxTwilioErrorCode = 999_999
+
 // handleTwilioSMSStatus applies a delivery status callback. A status only
 // moves forward (queued → sent → delivered; failed and undelivered are
 // final), so late, repeated and out-of-order callbacks change nothing. A
@@ -126,8 +130,10 @@ func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "MessageSid and MessageStatus are required", http.StatusBadRequest)
 		return
 	}
+	// Twilio's error codes have five digits; anything else is not one and
+	// is left out, and the status is still applied.
 	var code *int
-	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil {
+	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil && c > 0 && c <= maxTwilioErrorCode {
 		code = &c
 	}
 	if err := s.Store.MessageStatusCallback(r.Context(), sid, status, code); err != nil {

@@ -77,6 +77,18 @@ func TestWebhookSignature(t *testing.T) {
 			t.Errorf("%s: %d, want 403", name, status)
 		}
 	}
+	// Nothing is read before the signature, not even the query string: an
+	// unsigned request is 403 whatever it carries, and sets no cookie.
+	req, _ := http.NewRequest("POST", b.ts.URL+"/twilio/sms?lang=en&x=%ff", strings.NewReader(p.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Set-Cookie") != "" {
+		t.Errorf("unsigned request with a query: %d (Set-Cookie %q), want 403 and no cookie", res.StatusCode, res.Header.Get("Set-Cookie"))
+	}
 	if n := b.count(t, `SELECT count(*) FROM messages`); n != 0 {
 		t.Fatalf("%d messages stored from forged requests", n)
 	}
@@ -342,6 +354,16 @@ func TestStatusCallbacksOnlyMoveForward(t *testing.T) {
 	cb("delivered")
 	if status() != "failed" {
 		t.Error("a delivered callback after failed changed the status")
+	}
+	// An ErrorCode that is not one of Twilio's (too large for any) is left
+	// out; the status is still applied, and the answer is not a 5xx that
+	// Twilio would retry for ever.
+	_, _ = b.srv.Pool.Exec(ctx, `UPDATE messages SET status = 'sent', error_code = NULL WHERE twilio_sid = $1`, sid)
+	code, _ = b.webhook(t, "/twilio/sms/status", url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"99999999999"}})
+	var errCode *int
+	_ = b.srv.Pool.QueryRow(ctx, `SELECT error_code FROM messages WHERE twilio_sid = $1`, sid).Scan(&errCode)
+	if code != 204 || status() != "undelivered" || errCode != nil {
+		t.Errorf("oversized ErrorCode: %d, status %s, code %v; want 204, undelivered, none", code, status(), errCode)
 	}
 }
 
