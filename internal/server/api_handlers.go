@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -147,7 +146,7 @@ func (s *Server) handleAPISubmissionList(w http.ResponseWriter, r *http.Request)
 // submission and its whole timeline, or 404.
 func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) {
 	role := tokenOf(r).Role
-	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	ref, _ := parseReference(chi.URLParam(r, "reference"))
 	d, err := s.Store.SubmissionDetail(r.Context(), ref, nil)
 	if err != nil {
 		s.apiError(w, r, err)

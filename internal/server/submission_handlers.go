@@ -3,13 +3,16 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
+	"tawasul/internal/arabic"
 	"tawasul/internal/i18n"
 	"tawasul/internal/phone"
 	"tawasul/internal/render"
@@ -208,6 +211,14 @@ func (s *Server) handleSubmissionList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.DepartmentID = scope
+	// Staff type in the reference a resident reads out: straight to it,
+	// when it is one this user may see.
+	if ref, ok := parseReference(f.Query); ok {
+		if _, err := s.Store.SubmissionDetail(r.Context(), ref, scope); err == nil {
+			http.Redirect(w, r, "/submissions/"+ref, http.StatusSeeOther)
+			return
+		}
+	}
 	items, next, err := s.Store.SubmissionList(r.Context(), f)
 	if tawasul.ErrorCode(err) == tawasul.EINVALID { // a bad cursor
 		p.Error = s.langOf(r).T(tawasul.ErrorKey(err))
@@ -356,8 +367,24 @@ func (s *Server) submissionOf(r *http.Request) (*tawasul.SubmissionDetail, error
 	if err != nil {
 		return nil, err
 	}
-	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	ref, _ := parseReference(chi.URLParam(r, "reference"))
 	return s.Store.SubmissionDetail(r.Context(), ref, scope)
+}
+
+// referenceRE is a submission reference as stored: prefix, year, number
+// (QS-26-0173; reference_next in migration 00005).
+var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
+
+// parseReference reads a reference as people type it or read it out: in
+// any case, with Arabic-Indic digits, and with spaces or another dash
+// between its parts ("qs ٢٦ ٠١٧٣"). It returns the reference as stored
+// (QS-26-0173), and ok false when s does not have a reference's shape.
+func parseReference(s string) (ref string, ok bool) {
+	parts := strings.FieldsFunc(strings.ToUpper(arabic.FoldDigits(s)), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r)
+	})
+	ref = strings.Join(parts, "-")
+	return ref, referenceRE.MatchString(ref)
 }
 
 // submissionListPage is the list page for r's user, limited to the

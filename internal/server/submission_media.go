@@ -5,7 +5,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -99,7 +98,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, scope *int64
 		s.notFound(w, r)
 		return
 	}
-	ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
+	ref, _ := parseReference(chi.URLParam(r, "reference"))
 	m, err := s.Store.SubmissionMedia(r.Context(), ref, scope, msgID, n)
 	if err != nil {
 		s.error(w, r, err)

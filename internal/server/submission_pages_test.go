@@ -270,3 +270,49 @@ func TestSubmissionPagesPhoneFilterNeedsPersonalData(t *testing.T) {
 		t.Errorf("moderator lookup: %d", res.StatusCode)
 	}
 }
+
+// TestFindSubmissionByReference: staff type in the reference a resident
+// reads out, however they type it, and land on the submission; a
+// department user only on one of their department's.
+func TestFindSubmissionByReference(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ref := b.smsSubmission(t, "+966551234567", "انقطاع المياه في حي النسيم")
+	other := b.smsSubmission(t, "+966552222222", "تسرب مياه")
+	b.route(t, ref, "roads")
+	// As typed: lower case, Arabic-Indic digits, spaces or another dash.
+	arabicDigits := strings.NewReplacer("0", "٠", "1", "١", "2", "٢", "3", "٣", "6", "٦").Replace(ref)
+	typed := []string{ref, strings.ToLower(ref), " " + arabicDigits + " ", strings.ReplaceAll(strings.ToLower(ref), "-", " "),
+		strings.ReplaceAll(ref, "-", "–")}
+
+	agent := b.signedIn(t, tawasul.RoleAgent)
+	for _, q := range typed {
+		res, _ := b.get(t, agent, "/submissions?q="+url.QueryEscape(q))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/submissions/"+ref {
+			t.Errorf("search %q: %d to %q, want 303 to the submission", q, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if res, body := b.get(t, agent, "/submissions/"+url.PathEscape(arabicDigits)); res.StatusCode != 200 || !strings.Contains(body, ref) {
+		t.Errorf("page with Arabic-Indic digits in its address: %d", res.StatusCode)
+	}
+	// A reference that does not exist is searched for as text.
+	if res, _ := b.get(t, agent, "/submissions?q=QS-26-9999"); res.StatusCode != 200 {
+		t.Errorf("unknown reference: %d, want the list", res.StatusCode)
+	}
+	// The API reads the reference the same way.
+	tok, _ := b.apiToken(t, tawasul.RoleAgent)
+	if res, body := b.apiGet(t, tok, "/api/v1/submissions/"+url.PathEscape(strings.ToLower(arabicDigits))); res.StatusCode != 200 ||
+		!strings.Contains(string(body), `"reference":"`+ref+`"`) {
+		t.Errorf("API with Arabic-Indic digits: %d %s", res.StatusCode, body)
+	}
+
+	// A department user finds their department's submission, and another
+	// reference only as text: nothing tells them it exists.
+	dept := b.signedIn(t, tawasul.RoleDepartment) // works for roads
+	if res, _ := b.get(t, dept, "/submissions?q="+ref); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("department user, own reference: %d, want 303", res.StatusCode)
+	}
+	if res, body := b.get(t, dept, "/submissions?q="+other); res.StatusCode != 200 || strings.Contains(body, other+"<") {
+		t.Errorf("department user, another department's reference: %d", res.StatusCode)
+	}
+}

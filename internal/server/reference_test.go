@@ -1,0 +1,47 @@
+package server
+
+import (
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseReference(t *testing.T) {
+	for in, want := range map[string]string{
+		"QS-26-0173":       "QS-26-0173",
+		" qs-26-0173\n":    "QS-26-0173",
+		"qs ٢٦ ٠١٧٣":       "QS-26-0173",
+		"QS–26—0173":       "QS-26-0173",
+		"QS-26-12345":      "QS-26-12345",
+		"ABCD-۲۶-۰۰۰۱":     "ABCD-26-0001",
+		"q s-26-0173":      "", // a split prefix is not a reference
+		"QS-26-173":        "", // numbers have four digits or more
+		"QS-2026-0173":     "",
+		"انقطاع المياه":    "",
+		"QS-26-0173 شكراً": "",
+	} {
+		got, ok := parseReference(in)
+		if ok != (want != "") || ok && got != want {
+			t.Errorf("parseReference(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+// FuzzParseReference: whatever staff type, a reference comes out in its
+// stored shape, and reading it again changes nothing.
+func FuzzParseReference(f *testing.F) {
+	for _, s := range []string{"QS-26-0173", "qs ٢٦ ٠١٧٣", "QS–26—0173", "", "-", "\xff", "ǅ-26-0001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, ok := parseReference(s)
+		if !ok {
+			return
+		}
+		if !referenceRE.MatchString(ref) || !utf8.ValidString(ref) {
+			t.Fatalf("parseReference(%q) = %q, not a reference", s, ref)
+		}
+		if again, ok := parseReference(ref); !ok || again != ref {
+			t.Fatalf("parseReference(%q) = %q, then %q", s, ref, again)
+		}
+	})
+}
