@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -108,8 +109,10 @@ type promptReply struct {
 // the handling transaction. An expired prompt closes and the message is
 // handled as a new one (never lost); an answer the kind understands is
 // recorded and thanked; the first one it does not understand gets the
-// question again in both languages, with the web link; the second closes
-// the prompt and the message is handled as new.
+// question again in both languages, with the web link, unless it reads as
+// a message of its own (looksLikeMessage): that is handled as new and the
+// question stays open. The second reply it does not understand closes the
+// prompt, and the message is handled as new.
 func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasul.Contact, text string, via tawasul.Channel) (promptReply, error) {
 	p, err := st.PromptOpenForUpdate(ctx, c.ID)
 	if tawasul.ErrorCode(err) == tawasul.ENOTFOUND {
@@ -133,7 +136,14 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 			return promptReply{}, err
 		}
 		return promptReply{handled: true, reply: k.Thanks(l, p, answer), subID: p.SubmissionID}, nil
-	case p.Attempts == 0:
+	case p.Attempts > 0:
+		return promptReply{}, st.PromptClose(ctx, p.ID, map[string]any{"closed": "not_understood"}, "")
+	case looksLikeMessage(text):
+		// A new report sent while a question is open (a rating waits up
+		// to TAWASUL_PROMPT_TTL) is filed with a reference of its own,
+		// not kept as a failed answer on the question's submission.
+		return promptReply{}, nil
+	default:
 		if err := st.PromptNotUnderstood(ctx, p.ID); err != nil {
 			return promptReply{}, err
 		}
@@ -141,9 +151,21 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 		reply := ar.T("prompt.reprompt", "Question", k.Question(ar, p)) + "\n" + en.T("prompt.reprompt", "Question", k.Question(en, p)) +
 			"\n" + e.PromptURL(p.Token)
 		return promptReply{handled: true, reply: reply, subID: p.SubmissionID}, nil
-	default:
-		return promptReply{}, st.PromptClose(ctx, p.ID, map[string]any{"closed": "not_understood"}, "")
 	}
+}
+
+// looksLikeMessage reports whether a reply that is not an answer is a
+// message in its own right rather than a failed attempt at one: three
+// words or more ("تسرب مياه أمام المدرسة"), where an attempt is a word or
+// two ("لا أعرف", "maybe").
+func looksLikeMessage(text string) bool {
+	words := 0
+	for _, w := range strings.Fields(text) {
+		if strings.IndexFunc(w, unicode.IsLetter) >= 0 {
+			words++
+		}
+	}
+	return words >= 3
 }
 
 // record stores the answer and closes the prompt.

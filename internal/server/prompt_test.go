@@ -101,6 +101,30 @@ func TestPromptRepromptsOnceThenTreatsTextAsMessage(t *testing.T) {
 	}
 }
 
+// TestPromptLeavesANewReportToBeFiled: a rating question waits for days;
+// a new report sent meanwhile is not a failed answer but a submission of
+// its own, and the question can still be answered after it.
+func TestPromptLeavesANewReportToBeFiled(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	const phone = "+966551110009"
+	first := b.smsSubmission(t, phone, "حفرة في الطريق")
+	if _, err := b.srv.Pool.Exec(context.Background(), `UPDATE submissions SET status = 'closed' WHERE reference = $1`, first); err != nil {
+		t.Fatal(err)
+	}
+	b.ask(t, phone)
+	_, xml := b.webhook(t, "/twilio/sms", inbound(phone, "تسرب مياه كبير أمام مدرسة النسيم الآن"))
+	if strings.Contains(xml, "لم نفهم") || !strings.Contains(xml, "QS-") || strings.Contains(xml, first) {
+		t.Fatalf("a new report while a question is open: %s, want a new reference", xml)
+	}
+	if n := b.count(t, `SELECT count(*) FROM submissions WHERE status = 'new' AND body LIKE 'تسرب مياه%'`); n != 1 {
+		t.Fatalf("the report was not filed as a submission of its own")
+	}
+	if _, xml := b.webhook(t, "/twilio/sms", inbound(phone, "٤")); !strings.Contains(xml, "(4 من 5)") {
+		t.Fatalf("the question did not stay open: %s", xml)
+	}
+}
+
 func TestPromptExpiredReplyIsNotLost(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
