@@ -34,15 +34,15 @@ func FuzzRatingParse(f *testing.F) {
 
 func TestLooksLikeMessage(t *testing.T) {
 	for text, want := range map[string]bool{
-		"تسرب مياه أمام المدرسة":          true,
-		"The lights are out again":        true,
-		"لا أعرف":                         false,
-		"maybe":                           false,
-		"5 5 5":                           false, // no words, digits
-		"  ؟  !! ":                        false,
-		"ممتاز جدا":                       false,
-		"الخدمة سيئة جدا":                 true,
-		"4 - good service thanks":         true,
+		"تسرب مياه أمام المدرسة":   true,
+		"The lights are out again": true,
+		"لا أعرف":                  false,
+		"maybe":                    false,
+		"5 5 5":                    false, // no words, digits
+		"  ؟  !! ":                 false,
+		"ممتاز جدا":                false,
+		"الخدمة سيئة جدا":          true,
+		"4 - good service thanks":  true,
 		"\u200fتسرب\u200f مياه\u200f هنا": true,
 	} {
 		if got := looksLikeMessage(text); got != want {
