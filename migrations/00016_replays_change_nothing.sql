@@ -14,6 +14,11 @@
 -- confirmation, because contacts.opted_out_at is set to now() in the
 -- transaction that stores it (postgres.Store.ContactSetOptedOut), the
 -- transaction's start, as the message's created_at is.
+--
+-- Also: a message from a number Twilio once reported invalid or not mobile
+-- (contacts.invalid_at, errors 21211 and 21614) clears that flag. Nothing
+-- cleared it before, so a resident once flagged could never be written to
+-- again, not even after texting in.
 
 -- +goose Up
 -- +goose StatementBegin
@@ -21,7 +26,7 @@
 -- seen before is a duplicate: nothing is written, and stored_reply is the
 -- reply it got ("" if the contact opted out after it). Otherwise the
 -- contact is created or touched (its language set to p_lang when
--- p_set_lang) and its row stays locked until the transaction ends, which
+-- p_set_lang, its number no longer flagged invalid) and its row stays locked until the transaction ends, which
 -- serialises one contact's messages, so a copy delivered concurrently is
 -- found here once the first is stored. Nothing else is stored;
 -- open_prompt says whether the contact has a question open.
@@ -38,7 +43,7 @@ BEGIN
     duplicate := FOUND;
     IF NOT duplicate THEN
         INSERT INTO contacts AS c (phone, language) VALUES (p_phone, p_lang)
-        ON CONFLICT (phone) DO UPDATE SET last_seen_at = now(),
+        ON CONFLICT (phone) DO UPDATE SET last_seen_at = now(), invalid_at = NULL,
             language = CASE WHEN p_set_lang THEN EXCLUDED.language ELSE c.language END
         RETURNING c.id, c.language, c.opted_out_at INTO contact_id, contact_language, opted_out_at;
 

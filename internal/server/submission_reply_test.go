@@ -170,6 +170,15 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_message'`); n != 0 {
 		t.Fatal("a job was queued to an opted-out resident")
 	}
+	// Once the resident writes in from that number, it can be written to
+	// again.
+	b.webhook(t, "/twilio/sms", inbound("+966551120002", "ما زالت المشكلة قائمة"))
+	_, page = b.get(t, agent, "/submissions/"+ref)
+	mustNotContain(t, "page after the resident wrote in", page, `id="submission-unreachable"`, `type="submit" disabled`)
+	res = b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}, "key": {b.replyKey(t, agent, ref)}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply after the resident wrote in: %d, want 303", res.StatusCode)
+	}
 }
 
 func readBody(t *testing.T, res *http.Response) string {
