@@ -202,7 +202,7 @@ func (w *SendMessageWorker) fail(ctx context.Context, m *postgres.Outbound, outc
 		st := postgres.New(tx)
 		switch outcome {
 		case twiliorest.OptedOut:
-			if err := st.ContactSetOptedOut(ctx, m.ContactID, true); err != nil {
+			if err := st.ContactOptOut(ctx, m.ContactID, nil); err != nil {
 				return err
 			}
 			if err := st.PromptCloseOpen(ctx, m.ContactID, "opted_out"); err != nil {

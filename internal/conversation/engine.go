@@ -176,7 +176,7 @@ func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, c
 	switch kw {
 	case sms.OptOut:
 		if !contact.OptedOut() { // the single confirmation; nothing after it
-			if err := st.ContactSetOptedOut(ctx, contact.ID, true); err != nil {
+			if err := st.ContactOptOut(ctx, contact.ID, &msgID); err != nil {
 				return nil, err
 			}
 			if err := st.PromptCloseOpen(ctx, contact.ID, "opted_out"); err != nil {
@@ -185,7 +185,7 @@ func (e *Engine) keyword(ctx context.Context, st *postgres.Store, msgID int64, c
 			res.Reply, purpose = l.T("sms.opted_out"), "opt_out"
 		}
 	case sms.OptIn:
-		if err := st.ContactSetOptedOut(ctx, contact.ID, false); err != nil {
+		if err := st.ContactOptIn(ctx, contact.ID); err != nil {
 			return nil, err
 		}
 		res.Reply, purpose = l.T("sms.opted_in"), "opt_in"

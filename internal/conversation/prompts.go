@@ -111,8 +111,9 @@ type promptReply struct {
 // recorded and thanked; the first one it does not understand gets the
 // question again in both languages, with the web link, unless it reads as
 // a message of its own (looksLikeMessage): that is handled as new and the
-// question stays open. The second reply it does not understand closes the
-// prompt, and the message is handled as new.
+// question stays open as it was. Once the question has been asked again,
+// the next reply it does not understand closes the prompt, and the message
+// is handled as new.
 func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasul.Contact, text string, via tawasul.Channel) (promptReply, error) {
 	p, err := st.PromptOpenForUpdate(ctx, c.ID)
 	if tawasul.ErrorCode(err) == tawasul.ENOTFOUND {
@@ -138,7 +139,7 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 		return promptReply{handled: true, reply: k.Thanks(l, p, answer), subID: p.SubmissionID}, nil
 	case p.Attempts > 0:
 		return promptReply{}, st.PromptClose(ctx, p.ID, map[string]any{"closed": "not_understood"}, "")
-	case looksLikeMessage(text):
+	case looksLikeMessage(k, text):
 		// A new report sent while a question is open (a rating waits up
 		// to TAWASUL_PROMPT_TTL) is filed with a reference of its own,
 		// not kept as a failed answer on the question's submission.
@@ -154,13 +155,18 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 	}
 }
 
-// looksLikeMessage reports whether a reply that is not an answer is a
-// message in its own right rather than a failed attempt at one: three
-// words or more ("تسرب مياه أمام المدرسة"), where an attempt is a word or
-// two ("لا أعرف", "maybe").
-func looksLikeMessage(text string) bool {
+// looksLikeMessage reports whether text, which kind k did not take as an
+// answer, is a message in its own right rather than a failed attempt at
+// one: three words or more ("تسرب مياه أمام المدرسة"), none of which k
+// would take as an answer. A word or two ("لا أعرف", "maybe") is an
+// attempt, and so is an answer with a comment ("5 شكرا لكم جزيلا"): those
+// get the question again.
+func looksLikeMessage(k PromptKind, text string) bool {
 	words := 0
 	for _, w := range strings.Fields(text) {
+		if _, ok := k.Parse(w); ok {
+			return false
+		}
 		if strings.IndexFunc(w, unicode.IsLetter) >= 0 {
 			words++
 		}

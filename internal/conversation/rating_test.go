@@ -34,18 +34,21 @@ func FuzzRatingParse(f *testing.F) {
 
 func TestLooksLikeMessage(t *testing.T) {
 	for text, want := range map[string]bool{
-		"تسرب مياه أمام المدرسة":   true,
-		"The lights are out again": true,
-		"لا أعرف":                  false,
-		"maybe":                    false,
-		"5 5 5":                    false, // no words, digits
-		"  ؟  !! ":                 false,
-		"ممتاز جدا":                false,
-		"الخدمة سيئة جدا":          true,
-		"4 - good service thanks":  true,
+		"تسرب مياه أمام المدرسة":          true,
+		"The lights are out again":        true,
+		"لا أعرف":                         false,
+		"maybe":                           false,
+		"  ؟  !! ":                        false,
+		"ممتاز جدا":                       false,
+		"الخدمة سيئة جدا":                 true,
 		"\u200fتسرب\u200f مياه\u200f هنا": true,
+		// An answer with a comment is an attempt, not a new report.
+		"5 شكرا لكم جزيلا":          false,
+		"٥ الله يعطيكم العافية":     false,
+		"4 - good service thanks":   false,
+		"خمسة، الله يعطيكم العافية": false,
 	} {
-		if got := looksLikeMessage(text); got != want {
+		if got := looksLikeMessage(Rating{}, text); got != want {
 			t.Errorf("looksLikeMessage(%q) = %v, want %v", text, got, want)
 		}
 	}

@@ -20,7 +20,7 @@ import (
 
 const (
 	testToken     = "loadgenTestToken42"
-	testPublicURL = "https://tawasul.example.gov.sa/base"
+	testPublicURL = "https://tawasul.example.gov.sa"
 )
 
 // twilioCheck is a webhook endpoint that checks every request the way

@@ -30,15 +30,25 @@ func (s *Store) ContactByPhone(ctx context.Context, phone string) (*tawasul.Cont
 	return c, nil
 }
 
-// ContactSetOptedOut opts the contact out or back in. An opt-out is dated
-// now() in the database, the start of the transaction: a message stored in
-// the same transaction (the STOP itself) is not before it, so a replay of
-// that message still gets its confirmation, and a replay of any earlier
-// one gets nothing (inbound_take, migration 00016).
-func (s *Store) ContactSetOptedOut(ctx context.Context, id int64, optedOut bool) error {
-	_, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = CASE WHEN $2 THEN now() END WHERE id = $1`, id, optedOut)
+// ContactOptOut opts the contact out, if they are not already: from now on
+// nothing is sent to them. byMessage is the inbound message that asked (a
+// STOP), or nil (Twilio reported the opt-out): a replay of that message,
+// and only of that one, still gets its confirmation (inbound_take,
+// migration 00016).
+func (s *Store) ContactOptOut(ctx context.Context, id int64, byMessage *int64) error {
+	_, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = coalesce(opted_out_at, now()),
+		opted_out_by = CASE WHEN opted_out_at IS NULL THEN $2 ELSE opted_out_by END
+		WHERE id = $1`, id, byMessage)
 	if err != nil {
-		return fmt.Errorf("postgres: contact set opted out: %w", err)
+		return fmt.Errorf("postgres: contact opt out: %w", err)
+	}
+	return nil
+}
+
+// ContactOptIn opts the contact back in.
+func (s *Store) ContactOptIn(ctx context.Context, id int64) error {
+	if _, err := s.db.Exec(ctx, `UPDATE contacts SET opted_out_at = NULL, opted_out_by = NULL WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: contact opt in: %w", err)
 	}
 	return nil
 }

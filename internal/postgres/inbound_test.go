@@ -386,3 +386,71 @@ func testFiling() postgres.InboundBatchFiling {
 	return postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-10 * time.Minute), ReferencePrefix: "QS", Year: 2026,
 		Replies: map[string]postgres.BatchReplies{"ar": {New: "جديد {ref}", Detail: "تفصيل {ref}"}}}
 }
+
+// TestOptOutAnswersOnlyItsOwnReplay: while a resident is opted out, a
+// replayed webhook is answered only if it is the STOP itself. A message
+// filed by another instance after the STOP's transaction began, but before
+// it took the resident's row, is older than the opt-out however the clocks
+// read, so its replay gets nothing.
+func TestOptOutAnswersOnlyItsOwnReplay(t *testing.T) {
+	pool := dbtest.Pool(t)
+	ctx := context.Background()
+	const phone = "+966551237777"
+	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-time.Hour), ReferencePrefix: "QS", Year: 2026,
+		Replies: map[string]postgres.BatchReplies{"ar": {New: "new {ref}", Detail: "detail {ref}"}}}
+
+	stopTx, err := pool.Begin(ctx) // the STOP's transaction begins…
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopTx.Rollback(ctx)
+	if _, err := stopTx.Exec(ctx, `SELECT now()`); err != nil {
+		t.Fatal(err)
+	}
+	// …another instance files a report meanwhile and answers it…
+	out, err := postgres.New(pool).InboundBatch(ctx, []postgres.InboundItem{{Phone: phone, SID: "SMreport", Channel: tawasul.ChannelSMS,
+		Body: "انقطاع المياه", Kind: tawasul.KindComplaint}}, filing)
+	if err != nil || out[0].Reply == "" {
+		t.Fatalf("report: %v %+v", err, out)
+	}
+	// …then the STOP takes the resident's row and opts them out.
+	st := postgres.New(stopTx)
+	tk, err := st.InboundTake(ctx, phone, "ar", false, "SMstop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.InboundStore(ctx, tk.ContactID, tawasul.ChannelSMS, "SMstop", "STOP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ContactOptOut(ctx, tk.ContactID, &id); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InboundReply(ctx, id, tk.ContactID, nil, tawasul.ChannelSMS, "stopped", "opt_out"); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopTx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Twilio reports the opt-out too (a send failed with 21610): that
+	// changes neither the opt-out nor which message made it.
+	if err := postgres.New(pool).ContactOptOut(ctx, tk.ContactID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for sid, want := range map[string]string{"SMreport": "", "SMstop": "stopped"} {
+		r, err := postgres.New(pool).InboundTake(ctx, phone, "ar", false, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Duplicate || r.StoredReply != want {
+			t.Errorf("replay of %s while opted out: %q (duplicate %v), want %q", sid, r.StoredReply, r.Duplicate, want)
+		}
+	}
+	// Opted back in, a replay gets its answer again.
+	if err := postgres.New(pool).ContactOptIn(ctx, tk.ContactID); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := postgres.New(pool).InboundTake(ctx, phone, "ar", false, "SMreport"); r == nil || r.StoredReply == "" {
+		t.Errorf("replay after opting back in: %+v, want the stored answer", r)
+	}
+}

@@ -146,7 +146,7 @@ func (s *Server) handleAPISubmissionList(w http.ResponseWriter, r *http.Request)
 // submission and its whole timeline, or 404.
 func (s *Server) handleAPISubmissionGet(w http.ResponseWriter, r *http.Request) {
 	role := tokenOf(r).Role
-	ref, _ := parseReference(chi.URLParam(r, "reference"))
+	ref := referenceParam(r)
 	d, err := s.Store.SubmissionDetail(r.Context(), ref, nil)
 	if err != nil {
 		s.apiError(w, r, err)

@@ -18,6 +18,14 @@ func TestParseReference(t *testing.T) {
 		"QS-2026-0173":     "",
 		"انقطاع المياه":    "",
 		"QS-26-0173 شكراً": "",
+		// Copied from Arabic text or a sentence.
+		"\u200fQS-26-0173\u200f": "QS-26-0173",
+		"\u2067QS-26-0173\u2069": "QS-26-0173",
+		"«QS-26-0173».":          "QS-26-0173",
+		"QS−26−0173":             "QS-26-0173",
+		"QS-26-0173-":            "QS-26-0173",
+		"QS-26-\u200f0173":       "QS-26-0173",
+		"QS-26-0173, QS-26-0174": "",
 	} {
 		got, ok := parseReference(in)
 		if ok != (want != "") || ok && got != want {

@@ -62,8 +62,9 @@ func (s *Server) buildRoutes() http.Handler {
 	r.Use(securityHeaders)
 	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"))
 	r.Use(limitBody(1 << 20))
-	r.NotFound(s.notFound)
-	r.MethodNotAllowed(s.methodNotAllowed)
+	// Error pages in the reader's language, with Content-Language and Vary.
+	r.NotFound(s.language(http.HandlerFunc(s.notFound)).ServeHTTP)
+	r.MethodNotAllowed(s.language(http.HandlerFunc(s.methodNotAllowed)).ServeHTTP)
 
 	// Probes for load balancers and orchestrators.
 	s.public(r, "GET", "/healthz", s.handleHealthz)

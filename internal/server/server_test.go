@@ -375,6 +375,20 @@ func TestErrorPages(t *testing.T) {
 	if res.StatusCode != 404 || !strings.Contains(body, "Page not found") {
 		t.Errorf("English 404 page: %d", res.StatusCode)
 	}
+	// Caches are told the language, so one reader's 404 is not served to
+	// another; the choice is kept, as on any page.
+	if res.Header.Get("Content-Language") != "en" || !strings.Contains(res.Header.Get("Vary"), "Accept-Language") ||
+		!strings.Contains(res.Header.Get("Set-Cookie"), "lang=en") {
+		t.Errorf("English 404 headers: Content-Language %q, Vary %q, Set-Cookie %q",
+			res.Header.Get("Content-Language"), res.Header.Get("Vary"), res.Header.Get("Set-Cookie"))
+	}
+	req405, _ := http.NewRequest("PUT", b.ts.URL+"/signin", nil)
+	req405.Header.Set("Accept-Language", "en")
+	if res, err := http.DefaultClient.Do(req405); err != nil || res.StatusCode != 405 || res.Header.Get("Content-Language") != "en" {
+		t.Errorf("405: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
 	// Oversized body → 413; malformed form → 400; never 500.
 	big := url.Values{"email": {strings.Repeat("a", 2<<20)}}
 	res = b.postForm(t, c, "/signin", big)

@@ -367,21 +367,41 @@ func (s *Server) submissionOf(r *http.Request) (*tawasul.SubmissionDetail, error
 	if err != nil {
 		return nil, err
 	}
-	ref, _ := parseReference(chi.URLParam(r, "reference"))
-	return s.Store.SubmissionDetail(r.Context(), ref, scope)
+	return s.Store.SubmissionDetail(r.Context(), referenceParam(r), scope)
+}
+
+// referenceParam is the {reference} URL parameter, read by parseReference.
+// chi gives it as it appears in the path, still percent-encoded when the
+// path was (qs%20٢٦%20٠١٧٣).
+func referenceParam(r *http.Request) string {
+	v := chi.URLParam(r, "reference")
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	ref, _ := parseReference(v)
+	return ref
 }
 
 // referenceRE is a submission reference as stored: prefix, year, number
 // (QS-26-0173; reference_next in migration 00005).
 var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
 
-// parseReference reads a reference as people type it or read it out: in
-// any case, with Arabic-Indic digits, and with spaces or another dash
-// between its parts ("qs ٢٦ ٠١٧٣"). It returns the reference as stored
-// (QS-26-0173), and ok false when s does not have a reference's shape.
+// parseReference reads a reference as people type it, read it out or copy
+// it from Arabic text: in any case, with Arabic-Indic digits, with spaces
+// or another dash between its parts ("qs ٢٦ ٠١٧٣"), with direction marks
+// and punctuation around it ("QS-26-0173."). It returns the reference as
+// stored (QS-26-0173), and ok false when s does not have a reference's
+// shape.
 func parseReference(s string) (ref string, ok bool) {
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) { // RLM, LRM, isolates, ALM
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
 	parts := strings.FieldsFunc(strings.ToUpper(arabic.FoldDigits(s)), func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r)
+		return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '−' // U+2212 minus sign
 	})
 	ref = strings.Join(parts, "-")
 	return ref, referenceRE.MatchString(ref)

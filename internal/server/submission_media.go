@@ -98,7 +98,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, scope *int64
 		s.notFound(w, r)
 		return
 	}
-	ref, _ := parseReference(chi.URLParam(r, "reference"))
+	ref := referenceParam(r)
 	m, err := s.Store.SubmissionMedia(r.Context(), ref, scope, msgID, n)
 	if err != nil {
 		s.error(w, r, err)
