@@ -277,6 +277,7 @@ type TimelineRow struct {
 	Label       string // what happened
 	StatusLabel string // the message's delivery status, "" without a message
 	ErrorCode   string // the message's Twilio error code, "" without one
+	ErrorText   string // what the code means, translated; "" for a code not in twilioErrorTexts
 	Media       []MediaLink
 }
 
@@ -312,6 +313,9 @@ func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *S
 			row.StatusLabel = deliveryLabel(lang, e.Message.Status)
 			if c := e.Message.ErrorCode; c != nil {
 				row.ErrorCode = strconv.Itoa(*c)
+				if twilioErrorTexts[*c] {
+					row.ErrorText = lang.T("twilio_errors.e" + row.ErrorCode)
+				}
 			}
 			row.Media = s.mediaLinks(r, d.Reference, e.Message)
 		}
@@ -319,6 +323,12 @@ func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *S
 	}
 	return p
 }
+
+// twilioErrorTexts are the Twilio error codes whose meaning the catalog
+// gives staff (twilio_errors.e<code>): the ones a message to a resident
+// commonly ends with. Others show as a bare code.
+var twilioErrorTexts = map[int]bool{21211: true, 21610: true, 21614: true, 30003: true, 30004: true, 30005: true,
+	30006: true, 30007: true, 30008: true, 63003: true, 63016: true}
 
 // timelineKinds are the timeline event kinds with a catalog label
 // (timeline.<kind>); others are shown as stored.

@@ -145,7 +145,7 @@ func TestSubmissionPageTimelineAndPhone(t *testing.T) {
 	mustContain(t, "Arabic submission page", body, `dir="rtl"`, ref, "هاتف المواطن", "&#43;966 55 123 4567",
 		"حفرة كبيرة في شارع الملك فهد\nبجانب المسجد", // the body with its follow-up detail
 		"استلام البلاغ", "رسالة من المواطن", "رسالة إلى المواطن", "أضاف المواطن تفاصيل", "استلمنا بلاغك رقم "+ref,
-		"أضفنا رسالتك", "تم إصلاح الحفرة", "لم تصل", "رمز الخطأ 30003", "رد فوري", "مستلمة", "لم يُحل إلى إدارة بعد", " هـ — ")
+		"أضفنا رسالتك", "تم إصلاح الحفرة", "لم تصل", "رمز الخطأ 30003: تعذر الوصول إلى الجوال (مغلق أو خارج التغطية)", "رد فوري", "مستلمة", "لم يُحل إلى إدارة بعد", " هـ — ")
 	mustNotContain(t, "Arabic submission page", body, "[timeline.", "[delivery.", "[submissions.", "[status.")
 	if strings.Index(body, "استلام البلاغ") > strings.Index(body, "أضاف المواطن تفاصيل") ||
 		strings.Index(body, "أضاف المواطن تفاصيل") > strings.Index(body, "تم إصلاح الحفرة") {
@@ -153,7 +153,7 @@ func TestSubmissionPageTimelineAndPhone(t *testing.T) {
 	}
 	_, body = b.get(t, agent, "/submissions/"+strings.ToLower(ref)+"?lang=en")
 	mustContain(t, "English submission page", body, `dir="ltr"`, "Resident&#39;s phone", "&#43;966 55 123 4567",
-		"Submission received", "Message from the resident", "To the resident", "not delivered", "error 30003", "Complaint", "New")
+		"Submission received", "Message from the resident", "To the resident", "not delivered", "error 30003: the phone could not be reached (switched off or out of coverage)", "Complaint", "New")
 
 	// Roles that may not see personal data get no phone, in any form.
 	mod := b.signedIn(t, tawasul.RoleModerator)

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"tawasul/internal/i18n"
 )
 
 func TestParseReference(t *testing.T) {
@@ -52,4 +56,20 @@ func FuzzParseReference(f *testing.F) {
 			t.Fatalf("parseReference(%q) = %q, then %q", s, ref, again)
 		}
 	})
+}
+
+// TestTwilioErrorTextsInCatalog: every error code staff are told the
+// meaning of has it in both languages.
+func TestTwilioErrorTextsInCatalog(t *testing.T) {
+	cat, err := i18n.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code := range twilioErrorTexts {
+		for _, lang := range []string{i18n.Arabic, i18n.English} {
+			if s := cat.Lang(lang).T("twilio_errors.e" + strconv.Itoa(code)); strings.HasPrefix(s, "[") {
+				t.Errorf("%s: no text for Twilio error %d", lang, code)
+			}
+		}
+	}
 }
