@@ -269,6 +269,9 @@ type SubmissionPage struct {
 	ReplyKey   string // the reply form's one-time key
 	ReplyBody  string // the text of a reply that was refused, back in the form
 	ReplyError string // why it was refused, translated
+	// WhatsAppWindowClosed: the resident last wrote on WhatsApp more than
+	// 24 hours ago, so WhatsApp will not deliver a reply (63016).
+	WhatsAppWindowClosed bool
 }
 
 // TimelineRow is one timeline entry with its labels translated.
@@ -303,7 +306,8 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *SubmissionPage {
 	u := userOf(r)
 	lang := s.langOf(r)
-	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey()}
+	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey(),
+		WhatsAppWindowClosed: d.WhatsAppWindowClosed(time.Now())}
 	if u.SeesPersonalData() && d.Phone != "" {
 		p.Phone = phone.Display(d.Phone)
 	}

@@ -189,3 +189,28 @@ func readBody(t *testing.T, res *http.Response) string {
 	}
 	return string(b)
 }
+
+// TestWhatsAppWindowWarning: WhatsApp delivers a free-form reply only
+// within 24 hours of the resident's last WhatsApp message, so the form warns
+// before an agent writes one that would fail; an SMS submission never gets
+// the warning.
+func TestWhatsAppWindowWarning(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.addUser(t, "agent@example.gov.sa", tawasul.RoleAgent)
+	agent := b.client(t)
+	b.signIn(t, agent, "agent@example.gov.sa")
+	wa := b.smsSubmission(t, "whatsapp:+966551120003", "تسرب مياه أمام المدرسة")
+	sms := b.smsSubmission(t, "+966551120004", "حفرة في الطريق")
+
+	_, page := b.get(t, agent, "/submissions/"+wa)
+	mustNotContain(t, "WhatsApp submission just written", page, `id="reply-whatsapp-window"`)
+	if _, err := b.srv.Pool.Exec(context.Background(),
+		`UPDATE messages SET created_at = created_at - interval '25 hours' WHERE direction = 'inbound'`); err != nil {
+		t.Fatal(err)
+	}
+	_, page = b.get(t, agent, "/submissions/"+wa)
+	mustContain(t, "WhatsApp submission written 25 hours ago", page, `id="reply-whatsapp-window"`, "63016")
+	_, page = b.get(t, agent, "/submissions/"+sms+"?lang=en")
+	mustNotContain(t, "SMS submission", page, `id="reply-whatsapp-window"`)
+}
