@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/text/unicode/norm"
 
 	"tawasul/internal/arabic"
 	"tawasul/internal/i18n"
@@ -400,25 +401,40 @@ func referenceParam(r *http.Request) string {
 // (QS-26-0173; reference_next in migration 00005).
 var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
 
+// typedReferenceRE is a reference as typed, once cleaned by parseReference:
+// its parts with any separators between them, the number with or without
+// its leading zeros.
+var typedReferenceRE = regexp.MustCompile(`^([A-Z]{1,4})[-_/. ]*([0-9]{2})[-_/. ]*([0-9]{1,12})$`)
+
 // parseReference reads a reference as people type it, read it out or copy
-// it from Arabic text: in any case, with Arabic-Indic digits, with spaces
-// or another dash between its parts ("qs ٢٦ ٠١٧٣"), with direction marks
-// and punctuation around it ("QS-26-0173."). It returns the reference as
-// stored (QS-26-0173), and ok false when s does not have a reference's
+// it from Arabic text: in any case, with Arabic-Indic or full-width
+// digits, with spaces, dashes or nothing between its parts, without the
+// number's leading zeros ("qs ٢٦ ١٧٣", "QS260173"), and with direction
+// marks and punctuation around it ("QS-26-0173."). It returns the reference
+// as stored (QS-26-0173), and ok false when s does not have a reference's
 // shape.
 func parseReference(s string) (ref string, ok bool) {
 	s = strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Cf, r) { // RLM, LRM, isolates, ALM
+		switch {
+		case unicode.Is(unicode.Cf, r): // RLM, LRM, isolates, ALM
 			return -1
+		case unicode.IsSpace(r):
+			return ' '
+		case unicode.Is(unicode.Pd, r) || r == '−': // dashes, U+2212 minus sign
+			return '-'
 		}
 		return r
-	}, s)
-	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
-	parts := strings.FieldsFunc(strings.ToUpper(arabic.FoldDigits(s)), func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '−' // U+2212 minus sign
-	})
-	ref = strings.Join(parts, "-")
-	return ref, referenceRE.MatchString(ref)
+	}, norm.NFKC.String(s)) // full-width letters and digits
+	s = strings.TrimFunc(s, func(r rune) bool { return r == ' ' || unicode.IsPunct(r) })
+	m := typedReferenceRE.FindStringSubmatch(strings.ToUpper(arabic.FoldDigits(s)))
+	if m == nil {
+		return "", false
+	}
+	number := strings.TrimLeft(m[3], "0")
+	if len(number) < 4 {
+		number = strings.Repeat("0", 4-len(number)) + number
+	}
+	return m[1] + "-" + m[2] + "-" + number, true
 }
 
 // submissionListPage is the list page for r's user, limited to the

@@ -17,9 +17,17 @@ func TestParseReference(t *testing.T) {
 		"QS–26—0173":       "QS-26-0173",
 		"QS-26-12345":      "QS-26-12345",
 		"ABCD-۲۶-۰۰۰۱":     "ABCD-26-0001",
-		"q s-26-0173":      "", // a split prefix is not a reference
-		"QS-26-173":        "", // numbers have four digits or more
+		"QS-26-173":        "QS-26-0173", // leading zeros left out
+		"qs 26 1":          "QS-26-0001",
+		"QS260173":         "QS-26-0173",
+		"QS_26_0173":       "QS-26-0173",
+		"qs/26/0173":       "QS-26-0173",
+		"Ｑｓ－２６－０１７３":       "QS-26-0173", // full width
+		"QS-26-00012345":   "QS-26-12345",
 		"QS-2026-0173":     "",
+		"QS-26-":           "",
+		"QS-6-0173":        "",
+		"12-0173":          "",
 		"انقطاع المياه":    "",
 		"QS-26-0173 شكراً": "",
 		// Copied from Arabic text or a sentence.
