@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
 
@@ -31,6 +32,8 @@ func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get("X-Twilio-Signature")
 		if sig == "" || s.Config.Twilio.AuthToken == "" {
+			s.Logger.Warn("twilio webhook refused: no signature", "path", r.URL.Path,
+				"request_id", middleware.GetReqID(r.Context()))
 			http.Error(w, "missing or unusable signature", http.StatusForbidden)
 			return
 		}
@@ -40,6 +43,13 @@ func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
 			return
 		}
 		if !validTwilioSignature(&v, s.Config.PublicURL+r.URL.RequestURI(), r, body, sig) {
+			// The usual cause when every webhook is refused: the URL set
+			// at Twilio is not TAWASUL_PUBLIC_URL + path, or the token is
+			// another account's. Only the path is logged: the query and
+			// body may hold personal data.
+			s.Logger.Warn("twilio webhook refused: invalid signature; check that Twilio is configured with "+
+				"TAWASUL_PUBLIC_URL + this path and that TWILIO_AUTH_TOKEN is the account's",
+				"signed_for", s.Config.PublicURL+r.URL.Path, "request_id", middleware.GetReqID(r.Context()))
 			http.Error(w, "invalid signature", http.StatusForbidden)
 			return
 		}

@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,6 +34,25 @@ func (b *testBundle) webhook(t *testing.T, path string, params url.Values, mutat
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(body)
+}
+
+// syncBuffer is a bytes.Buffer that a server's goroutines may write to
+// while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func inbound(from, body string) url.Values {
@@ -76,6 +97,16 @@ func TestWebhookSignature(t *testing.T) {
 		if status, _ := b.webhook(t, "/twilio/sms", p, mutate); status != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, status)
 		}
+	}
+	// Refusals are logged with where the signature was expected to be
+	// made for (the usual mistake is a URL at Twilio that is not
+	// TAWASUL_PUBLIC_URL), and nothing of the request's content.
+	var log syncBuffer
+	b.srv.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	b.webhook(t, "/twilio/sms", p, cases["wrong URL"])
+	if got := log.String(); !strings.Contains(got, "invalid signature") ||
+		!strings.Contains(got, "signed_for="+testPublicURL+"/twilio/sms") || strings.Contains(got, "551234567") {
+		t.Errorf("log of a refused webhook: %s", got)
 	}
 	// Nothing is read before the signature, not even the query string: an
 	// unsigned request is 403 whatever it carries, and sets no cookie.
