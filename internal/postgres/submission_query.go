@@ -185,8 +185,8 @@ func (s *Store) SubmissionList(ctx context.Context, f tawasul.SubmissionFilter) 
 }
 
 // SubmissionDetail returns the submission with reference ref, its contact's
-// phone, whether they can be written to (and, for WhatsApp, when they last
-// wrote on it) and its whole timeline. When departmentID is not nil, only a
+// phone, whether they can be written to (and, for WhatsApp, whether
+// WhatsApp's window for a reply has closed) and its whole timeline. When departmentID is not nil, only a
 // submission of that department is found. Returns ENOTFOUND when there is
 // no such submission or it is outside the department, so a department
 // cannot learn which references exist elsewhere.
@@ -196,16 +196,16 @@ func (s *Store) SubmissionDetail(ctx context.Context, ref string, departmentID *
 	err := s.db.QueryRow(ctx, `SELECT s.id, s.reference, s.contact_id, s.channel, s.kind, s.status, `+submissionText+`, s.language,
 			coalesce(d.code, ''), coalesce(d.name_ar, ''), coalesce(d.name_en, ''),
 			s.created_at, s.updated_at, s.last_message_at, coalesce(c.phone, ''), c.opted_out_at, c.invalid_at,
-			CASE WHEN s.channel = 'whatsapp' THEN (SELECT max(m.created_at) FROM messages m
-				WHERE m.contact_id = s.contact_id AND m.direction = 'inbound' AND m.channel = 'whatsapp') END
+			s.channel = 'whatsapp' AND coalesce((SELECT now() - max(m.created_at) >= $3 FROM messages m
+				WHERE m.contact_id = s.contact_id AND m.direction = 'inbound' AND m.channel = 'whatsapp'), true)
 		FROM submissions s
 		LEFT JOIN contacts c ON c.id = s.contact_id
 		LEFT JOIN departments d ON d.id = s.department_id
-		WHERE s.reference = $1 AND ($2::bigint IS NULL OR s.department_id = $2)`, ref, departmentID).
+		WHERE s.reference = $1 AND ($2::bigint IS NULL OR s.department_id = $2)`, ref, departmentID, tawasul.WhatsAppWarnAfter).
 		Scan(&sub.ID, &sub.Reference, &sub.ContactID, &sub.Channel, &sub.Kind, &sub.Status, &sub.Body, &sub.Language,
 			&sub.DepartmentCode, &sub.DepartmentName.Ar, &sub.DepartmentName.En,
 			&sub.CreatedAt, &sub.UpdatedAt, &sub.LastMessageAt, &d.Phone, &d.ContactOptedOutAt, &d.ContactInvalidAt,
-			&d.ContactWroteOnWhatsAppAt)
+			&d.WhatsAppWindowClosed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tawasul.Errorf(tawasul.ENOTFOUND, "submissions.not_found", "no submission with this reference")
 	}

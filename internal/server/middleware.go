@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +39,42 @@ func (s *Server) clientIP() func(http.Handler) http.Handler {
 
 func keyByIP(r *http.Request) (string, error) {
 	return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
+}
+
+// requestID gives each request an ID of its own, for its log lines and
+// error page (chi's RequestID). An X-Request-Id sent by the client is
+// dropped: it would let anyone write what they like, as long as they like,
+// into every log line of the request.
+func requestID(next http.Handler) http.Handler {
+	h := middleware.RequestID(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del(middleware.RequestIDHeader)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// throttledWarn logs a warning at most once a minute, with the number of
+// its kind left out since the last one logged: enough to diagnose a
+// misconfiguration, without letting anyone fill the logs. The zero value
+// is ready to use.
+type throttledWarn struct {
+	mu      sync.Mutex
+	next    time.Time
+	skipped int
+}
+
+func (t *throttledWarn) warn(l *slog.Logger, msg string, args ...any) {
+	t.mu.Lock()
+	now := time.Now()
+	if now.Before(t.next) {
+		t.skipped++
+		t.mu.Unlock()
+		return
+	}
+	skipped := t.skipped
+	t.skipped, t.next = 0, now.Add(time.Minute)
+	t.mu.Unlock()
+	l.Warn(msg, append(args, "not_logged_since_last", skipped)...)
 }
 
 // recoverPanics turns a panic into a logged error and a clean 500 page.

@@ -54,7 +54,7 @@ var (
 func (s *Server) buildRoutes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
-	r.Use(middleware.RequestID)
+	r.Use(requestID)
 	r.Use(middleware.GetHead) // HEAD is answered wherever GET is
 	r.Use(s.clientIP())
 	r.Use(s.recoverPanics)

@@ -59,6 +59,8 @@ type Server struct {
 	apiLimit func(http.Handler) http.Handler // the API's per-token rate limit, shared by its routes
 	router   chi.Router
 	handler  http.Handler
+	// Warnings about refused webhooks, at most one a minute each.
+	unsignedWarn, badSignatureWarn throttledWarn
 }
 
 // New builds the server and its route table.

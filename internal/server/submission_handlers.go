@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
 
 	"tawasul/internal/arabic"
 	"tawasul/internal/i18n"
@@ -270,9 +270,6 @@ type SubmissionPage struct {
 	ReplyKey   string // the reply form's one-time key
 	ReplyBody  string // the text of a reply that was refused, back in the form
 	ReplyError string // why it was refused, translated
-	// WhatsAppWindowClosed: the resident last wrote on WhatsApp more than
-	// 24 hours ago, so WhatsApp will not deliver a reply (63016).
-	WhatsAppWindowClosed bool
 }
 
 // TimelineRow is one timeline entry with its labels translated.
@@ -307,8 +304,7 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 func (s *Server) submissionPage(r *http.Request, d *tawasul.SubmissionDetail) *SubmissionPage {
 	u := userOf(r)
 	lang := s.langOf(r)
-	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey(),
-		WhatsAppWindowClosed: d.WhatsAppWindowClosed(time.Now())}
+	p := &SubmissionPage{Submission: d, CanReply: u.HasAnyRole(submissionRepliers...), ReplyKey: newReplyKey()}
 	if u.SeesPersonalData() && d.Phone != "" {
 		p.Phone = phone.Display(d.Phone)
 	}
@@ -402,14 +398,15 @@ func referenceParam(r *http.Request) string {
 var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
 
 // typedReferenceRE is a reference as typed, once cleaned by parseReference:
-// its parts with any separators between them, the number with or without
-// its leading zeros.
-var typedReferenceRE = regexp.MustCompile(`^([A-Z]{1,4})[-_/. ]*([0-9]{2})[-_/. ]*([0-9]{1,12})$`)
+// its parts with separators between both (the number with or without its
+// leading zeros), or with none and the whole number. "QS-2617" (the year
+// left out) is not read as QS-26-0017.
+var typedReferenceRE = regexp.MustCompile(`^([A-Z]{1,4})(?:[-_/. ]+([0-9]{2})[-_/. ]+([0-9]{1,12})|([0-9]{2})([0-9]{4,12}))$`)
 
 // parseReference reads a reference as people type it, read it out or copy
 // it from Arabic text: in any case, with Arabic-Indic or full-width
-// digits, with spaces, dashes or nothing between its parts, without the
-// number's leading zeros ("qs ٢٦ ١٧٣", "QS260173"), and with direction
+// digits, with spaces or dashes between its parts and without the number's
+// leading zeros ("qs ٢٦ ١٧٣"), or with nothing between them ("QS260173"), and with direction
 // marks and punctuation around it ("QS-26-0173."). It returns the reference
 // as stored (QS-26-0173), and ok false when s does not have a reference's
 // shape.
@@ -424,17 +421,18 @@ func parseReference(s string) (ref string, ok bool) {
 			return '-'
 		}
 		return r
-	}, norm.NFKC.String(s)) // full-width letters and digits
+	}, width.Narrow.String(s)) // full-width letters and digits; nothing else (no NFKC: "0173²" is not 01732)
 	s = strings.TrimFunc(s, func(r rune) bool { return r == ' ' || unicode.IsPunct(r) })
 	m := typedReferenceRE.FindStringSubmatch(strings.ToUpper(arabic.FoldDigits(s)))
 	if m == nil {
 		return "", false
 	}
-	number := strings.TrimLeft(m[3], "0")
+	prefix, year, number := m[1], m[2]+m[4], m[3]+m[5] // one alternative matched
+	number = strings.TrimLeft(number, "0")
 	if len(number) < 4 {
 		number = strings.Repeat("0", 4-len(number)) + number
 	}
-	return m[1] + "-" + m[2] + "-" + number, true
+	return prefix + "-" + year + "-" + number, true
 }
 
 // submissionListPage is the list page for r's user, limited to the

@@ -203,14 +203,22 @@ func TestWhatsAppWindowWarning(t *testing.T) {
 	wa := b.smsSubmission(t, "whatsapp:+966551120003", "تسرب مياه أمام المدرسة")
 	sms := b.smsSubmission(t, "+966551120004", "حفرة في الطريق")
 
+	age := func(d string) {
+		t.Helper()
+		if _, err := b.srv.Pool.Exec(context.Background(),
+			`UPDATE messages SET created_at = now() - $1::interval WHERE direction = 'inbound'`, d); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, page := b.get(t, agent, "/submissions/"+wa)
 	mustNotContain(t, "WhatsApp submission just written", page, `id="reply-whatsapp-window"`)
-	if _, err := b.srv.Pool.Exec(context.Background(),
-		`UPDATE messages SET created_at = created_at - interval '25 hours' WHERE direction = 'inbound'`); err != nil {
-		t.Fatal(err)
-	}
+	age("23 hours")
 	_, page = b.get(t, agent, "/submissions/"+wa)
-	mustContain(t, "WhatsApp submission written 25 hours ago", page, `id="reply-whatsapp-window"`, "63016")
+	mustNotContain(t, "WhatsApp submission written 23 hours ago", page, `id="reply-whatsapp-window"`)
+	// Half an hour early: the reply takes a while to go out.
+	age("23 hours 45 minutes")
+	_, page = b.get(t, agent, "/submissions/"+wa)
+	mustContain(t, "WhatsApp submission written 23¾ hours ago", page, `id="reply-whatsapp-window"`, "63016")
 	_, page = b.get(t, agent, "/submissions/"+sms+"?lang=en")
 	mustNotContain(t, "SMS submission", page, `id="reply-whatsapp-window"`)
 }

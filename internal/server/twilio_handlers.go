@@ -32,8 +32,11 @@ func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sig := r.Header.Get("X-Twilio-Signature")
 		if sig == "" || s.Config.Twilio.AuthToken == "" {
-			s.Logger.Warn("twilio webhook refused: no signature", "path", r.URL.Path,
-				"request_id", middleware.GetReqID(r.Context()))
+			msg := "twilio webhook refused: no signature"
+			if s.Config.Twilio.AuthToken == "" {
+				msg = "twilio webhook refused: TWILIO_AUTH_TOKEN is not set, so no signature can be checked"
+			}
+			s.unsignedWarn.warn(s.Logger, msg, "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()))
 			http.Error(w, "missing or unusable signature", http.StatusForbidden)
 			return
 		}
@@ -47,7 +50,7 @@ func (s *Server) requireTwilioSignature(next http.Handler) http.Handler {
 			// at Twilio is not TAWASUL_PUBLIC_URL + path, or the token is
 			// another account's. Only the path is logged: the query and
 			// body may hold personal data.
-			s.Logger.Warn("twilio webhook refused: invalid signature; check that Twilio is configured with "+
+			s.badSignatureWarn.warn(s.Logger, "twilio webhook refused: invalid signature; check that Twilio is configured with "+
 				"TAWASUL_PUBLIC_URL + this path and that TWILIO_AUTH_TOKEN is the account's",
 				"signed_for", s.Config.PublicURL+r.URL.Path, "request_id", middleware.GetReqID(r.Context()))
 			http.Error(w, "invalid signature", http.StatusForbidden)

@@ -81,27 +81,19 @@ type SubmissionDetail struct {
 	// messages; nil when not (or without a contact). Either one means
 	// nothing can be sent to them.
 	ContactOptedOutAt, ContactInvalidAt *time.Time
-	// ContactWroteOnWhatsAppAt, for a WhatsApp submission, is when the
-	// resident last wrote on WhatsApp (about anything); nil otherwise.
-	// WhatsApp delivers a free-form message only within 24 hours of it
-	// (WhatsAppWindow).
-	ContactWroteOnWhatsAppAt *time.Time
-	Timeline                 []*TimelineEvent
+	// WhatsAppWindowClosed: this is a WhatsApp submission and its resident
+	// has not written on WhatsApp (about anything) within WhatsAppWarnAfter,
+	// by the database's clock, so a reply will most likely not be
+	// delivered.
+	WhatsAppWindowClosed bool
+	Timeline             []*TimelineEvent
 }
 
-// WhatsAppWindow is how long after a resident's last WhatsApp message
-// WhatsApp delivers free-form messages to them; later sends fail with
-// Twilio error 63016.
-const WhatsAppWindow = 24 * time.Hour
-
-// WhatsAppWindowClosed reports whether a reply to this WhatsApp submission
-// would fall outside WhatsApp's window at now; false for other channels.
-func (d *SubmissionDetail) WhatsAppWindowClosed(now time.Time) bool {
-	if d.Channel != ChannelWhatsApp {
-		return false
-	}
-	return d.ContactWroteOnWhatsAppAt == nil || now.Sub(*d.ContactWroteOnWhatsAppAt) >= WhatsAppWindow
-}
+// WhatsApp delivers a free-form message only within 24 hours of the
+// resident's last WhatsApp message; later sends fail with Twilio error
+// 63016. WhatsAppWarnAfter is half an hour less: a message is stored a
+// little after WhatsApp received it, and a reply takes a while to go out.
+const WhatsAppWarnAfter = 24*time.Hour - 30*time.Minute
 
 // Unreachable reports whether nothing can be sent to the resident.
 func (d *SubmissionDetail) Unreachable() bool {
