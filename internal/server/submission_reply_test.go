@@ -143,7 +143,7 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 	// The page says so before anyone writes, and the form cannot be sent.
 	_, page := b.get(t, agent, "/submissions/"+ref)
 	mustContain(t, "opted-out resident's page", page, `id="submission-unreachable"`)
-	mustContain(t, "opted-out resident's page", page, `id="reply-unreachable"`)
+	mustContain(t, "opted-out resident's page", page, `id="reply-unreachable"`, "طلب إيقاف الرسائل (STOP) في ")
 	mustContain(t, "opted-out resident's page", page, `type="submit" disabled`)
 	// A form opened before the STOP is refused with the text kept.
 	res := b.postForm(t, agent, "/submissions/"+ref+"/messages", url.Values{"body": {"hello"}, "key": {b.replyKey(t, agent, ref)}})
@@ -162,7 +162,7 @@ func TestStaffCannotWriteToOptedOutResident(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, page = b.get(t, agent, "/submissions/"+ref)
-	mustContain(t, "invalid number's page", page, "رقمه لا يستقبل الرسائل منذ")
+	mustContain(t, "invalid number's page", page, "رقمه لا يستقبل الرسائل منذ", "أبلغت Twilio في ")
 	mustContain(t, "invalid number's page", page, `type="submit" disabled`)
 	if n := b.count(t, `SELECT count(*) FROM messages WHERE purpose = 'staff_reply'`); n != 0 {
 		t.Fatal("a message was queued to an opted-out resident")
