@@ -293,6 +293,13 @@ func (s *Server) handleSubmissionView(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	// One address per submission: /submissions/qs-26-173 moves to
+	// /submissions/QS-26-0173, so history and bookmarks agree.
+	if chi.URLParam(r, "reference") != d.Reference {
+		u := url.URL{Path: "/submissions/" + d.Reference, RawQuery: r.URL.RawQuery}
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+		return
+	}
 	p := s.submissionPage(r, d)
 	if key := s.popString(r, sessionFlashKey); key != "" {
 		p.Flash = s.langOf(r).T(key)

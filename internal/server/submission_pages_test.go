@@ -151,7 +151,7 @@ func TestSubmissionPageTimelineAndPhone(t *testing.T) {
 		strings.Index(body, "أضاف المواطن تفاصيل") > strings.Index(body, "تم إصلاح الحفرة") {
 		t.Error("timeline is not in time order")
 	}
-	_, body = b.get(t, agent, "/submissions/"+strings.ToLower(ref)+"?lang=en")
+	_, body = b.get(t, agent, "/submissions/"+ref+"?lang=en")
 	mustContain(t, "English submission page", body, `dir="ltr"`, "Resident&#39;s phone", "&#43;966 55 123 4567",
 		"Submission received", "Message from the resident", "To the resident", "not delivered", "error 30003: the phone could not be reached (switched off or out of coverage)", "Complaint", "New")
 
@@ -292,8 +292,16 @@ func TestFindSubmissionByReference(t *testing.T) {
 			t.Errorf("search %q: %d to %q, want 303 to the submission", q, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
-	if res, body := b.get(t, agent, "/submissions/"+url.PathEscape(arabicDigits)); res.StatusCode != 200 || !strings.Contains(body, ref) {
-		t.Errorf("page with Arabic-Indic digits in its address: %d", res.StatusCode)
+	// Any other spelling of its address moves to the submission's one
+	// address, with the query kept.
+	for _, path := range []string{url.PathEscape(arabicDigits), strings.ToLower(ref)} {
+		res, _ := b.get(t, agent, "/submissions/"+path+"?lang=en")
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/submissions/"+ref+"?lang=en" {
+			t.Errorf("page at /submissions/%s: %d to %q, want 301 to /submissions/%s?lang=en", path, res.StatusCode, res.Header.Get("Location"), ref)
+		}
+	}
+	if res, body := b.get(t, agent, "/submissions/"+ref); res.StatusCode != 200 || !strings.Contains(body, ref) {
+		t.Errorf("page at its own address: %d", res.StatusCode)
 	}
 	// A reference that does not exist is searched for as text.
 	if res, _ := b.get(t, agent, "/submissions?q=QS-26-9999"); res.StatusCode != 200 {
