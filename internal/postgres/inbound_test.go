@@ -396,8 +396,7 @@ func TestOptOutAnswersOnlyItsOwnReplay(t *testing.T) {
 	pool := dbtest.Pool(t)
 	ctx := context.Background()
 	const phone = "+966551237777"
-	filing := postgres.InboundBatchFiling{FollowupSince: time.Now().Add(-time.Hour), ReferencePrefix: "QS", Year: 2026,
-		Replies: map[string]postgres.BatchReplies{"ar": {New: "new {ref}", Detail: "detail {ref}"}}}
+	filing := testFiling()
 
 	stopTx, err := pool.Begin(ctx) // the STOP's transaction begins…
 	if err != nil {

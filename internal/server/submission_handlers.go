@@ -400,10 +400,6 @@ func referenceParam(r *http.Request) string {
 	return ref
 }
 
-// referenceRE is a submission reference as stored: prefix, year, number
-// (QS-26-0173; reference_next in migration 00005).
-var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
-
 // typedReferenceRE is a reference as typed, once cleaned by parseReference:
 // its parts with separators between both (the number with or without its
 // leading zeros), or with none and the whole number. "QS-2617" (the year
@@ -413,10 +409,11 @@ var typedReferenceRE = regexp.MustCompile(`^([A-Z]{1,4})(?:[-_/. ]+([0-9]{2})[-_
 // parseReference reads a reference as people type it, read it out or copy
 // it from Arabic text: in any case, with Arabic-Indic or full-width
 // digits, with spaces or dashes between its parts and without the number's
-// leading zeros ("qs ٢٦ ١٧٣"), or with nothing between them ("QS260173"), and with direction
-// marks and punctuation around it ("QS-26-0173."). It returns the reference
-// as stored (QS-26-0173), and ok false when s does not have a reference's
-// shape.
+// leading zeros ("qs ٢٦ ١٧٣"), or with nothing between them ("QS260173"),
+// and with direction marks and punctuation around it ("QS-26-0173."). It
+// returns the reference as stored (QS-26-0173: prefix, two-digit year,
+// number of four digits or more, as reference_next in migration 00005
+// makes it), and ok false when s does not have a reference's shape.
 func parseReference(s string) (ref string, ok bool) {
 	s = strings.Map(func(r rune) rune {
 		switch {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,6 +55,10 @@ func TestParseReference(t *testing.T) {
 		}
 	}
 }
+
+// referenceRE is a submission reference as stored: prefix, year, number
+// (QS-26-0173; reference_next in migration 00005).
+var referenceRE = regexp.MustCompile(`^[A-Z]{1,4}-[0-9]{2}-[0-9]{4,}$`)
 
 // FuzzParseReference: whatever staff type, a reference comes out in its
 // stored shape, and reading it again changes nothing.
