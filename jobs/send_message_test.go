@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -370,6 +371,58 @@ func TestStatusCallback21610OptsOut(t *testing.T) {
 	}
 	if got := f.message(t, m.ID); !got.OptedOut || got.Status != "failed" {
 		t.Fatalf("after a 21610 callback: opted out %v status %q", got.OptedOut, got.Status)
+	}
+}
+
+// TestStatusCallback21610Once: the callback that fails a message with
+// 21610 opts the resident out and closes their open question; Twilio
+// repeating it after the resident sent START changes nothing.
+func TestStatusCallback21610Once(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	ctx := context.Background()
+	st := postgres.New(f.pool)
+	m := f.queue(t, "+966551310009", tawasul.ChannelSMS, "x")
+	if err := f.work(ctx, m.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	contactID := f.message(t, m.ID).ContactID
+	p := &tawasul.Prompt{ContactID: contactID, Kind: "rating", Token: "callbackoptout", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := st.PromptInsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	sid := *f.message(t, m.ID).TwilioSID
+	code := 21610
+	if err := st.MessageStatusCallback(ctx, sid, "failed", &code); err != nil {
+		t.Fatal(err)
+	}
+	if !f.message(t, m.ID).OptedOut {
+		t.Fatal("the 21610 callback did not opt the resident out")
+	}
+	if _, err := st.PromptOpenForUpdate(ctx, contactID); tawasul.ErrorCode(err) != tawasul.ENOTFOUND {
+		t.Fatalf("the question stayed open after the 21610 callback: %v", err)
+	}
+	if err := st.ContactOptIn(ctx, contactID); err != nil { // the resident sends START
+		t.Fatal(err)
+	}
+	if err := st.MessageStatusCallback(ctx, sid, "failed", &code); err != nil { // Twilio repeats the callback
+		t.Fatal(err)
+	}
+	if f.message(t, m.ID).OptedOut {
+		t.Error("a repeated 21610 callback opted the resident out again after START")
+	}
+	// A callback naming a message the resident sent (not one Tawasul sent)
+	// moves nothing, so it opts nobody out.
+	inSID := twiliofake.NewSID("SM")
+	if _, err := f.pool.Exec(ctx, `INSERT INTO messages (contact_id, direction, channel, body, status, twilio_sid)
+		VALUES ($1, 'inbound', 'sms', 'x', 'received', $2)`, contactID, inSID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MessageStatusCallback(ctx, inSID, "failed", &code); err != nil {
+		t.Fatal(err)
+	}
+	if f.message(t, m.ID).OptedOut {
+		t.Error("a 21610 callback for an inbound message opted its sender out")
 	}
 }
 
