@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	neturl "net/url"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -124,10 +123,6 @@ func (s *Server) handleTwilioSMS(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, xml)
 }
 
-// maxTwilioErrorCode is above every Twilio error code (five digits) and
-// fits messages.error_code (int).
-const maxTwilioErrorCode = 999_999
-
 // handleTwilioSMSStatus applies a delivery status callback. A status only
 // moves forward (queued → sent → delivered; failed and undelivered are
 // final), so late, repeated and out-of-order callbacks change nothing. A
@@ -138,18 +133,12 @@ func (s *Server) handleTwilioSMSStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed form", http.StatusBadRequest)
 		return
 	}
-	sid, status := r.PostForm.Get("MessageSid"), r.PostForm.Get("MessageStatus")
-	if sid == "" || status == "" {
-		http.Error(w, "MessageSid and MessageStatus are required", http.StatusBadRequest)
+	cb, err := sms.ParseStatusCallback(r.PostForm)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	// Twilio's error codes have five digits; anything else is not one and
-	// is left out, and the status is still applied.
-	var code *int
-	if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil && c > 0 && c <= maxTwilioErrorCode {
-		code = &c
-	}
-	if err := s.Store.MessageStatusCallback(r.Context(), sid, status, code); err != nil {
+	if err := s.Store.MessageStatusCallback(r.Context(), cb.MessageSID, cb.Status, cb.ErrorCode); err != nil {
 		s.Logger.Error("status callback not stored", "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return

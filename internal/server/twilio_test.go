@@ -401,6 +401,21 @@ func TestStatusCallbacksOnlyMoveForward(t *testing.T) {
 	if code != 204 || status() != "undelivered" || errCode != nil {
 		t.Errorf("oversized ErrorCode: %d, status %s, code %v; want 204, undelivered, none", code, status(), errCode)
 	}
+	// A malformed callback is a bad request (400), not a database error
+	// answered 503, and nothing is held for it.
+	for _, form := range []url.Values{
+		{"MessageSid": {"SM\xff"}, "MessageStatus": {"delivered"}},
+		{"MessageSid": {twiliofake.NewSID("SM")}, "MessageStatus": {"a\x00"}},
+		{"MessageSid": {twiliofake.NewSID("SM")}, "MessageStatus": {strings.Repeat("a", 60000)}},
+	} {
+		if code, _ := b.webhook(t, "/twilio/sms/status", form); code != http.StatusBadRequest {
+			t.Errorf("malformed callback %.40q: %d, want 400", form.Encode(), code)
+		}
+	}
+	var held int
+	if err := b.srv.Pool.QueryRow(ctx, `SELECT count(*) FROM message_status_early`).Scan(&held); err != nil || held != 0 {
+		t.Errorf("%d malformed callbacks held (%v)", held, err)
+	}
 }
 
 // TestWebhookDatabaseDown: when the message cannot be stored the answer is

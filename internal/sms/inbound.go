@@ -62,6 +62,49 @@ func ParseInbound(form url.Values) (*Inbound, error) {
 	return in, nil
 }
 
+// StatusCallback is a delivery status callback for a message Tawasul sent.
+type StatusCallback struct {
+	MessageSID string
+	Status     string // Twilio's MessageStatus: queued, sent, delivered, failed, …
+	ErrorCode  *int   // nil when Twilio gave none, or something that is not an error code
+}
+
+// MaxErrorCode is above every Twilio error code (five digits) and far
+// below what a PostgreSQL integer holds.
+const MaxErrorCode = 999_999
+
+// ParseStatusCallback reads Twilio's status-callback parameters. It returns
+// an EINVALID error when MessageSid is missing or malformed, or when
+// MessageStatus is not a status word (lower-case letters and "_", as all of
+// Twilio's are, at most 32). An ErrorCode that is not a number from 1 to
+// MaxErrorCode is left out: the status is still worth applying. Unknown
+// parameters are ignored.
+func ParseStatusCallback(form url.Values) (*StatusCallback, error) {
+	cb := &StatusCallback{MessageSID: form.Get("MessageSid"), Status: form.Get("MessageStatus")}
+	if !validSID(cb.MessageSID, "SM", "MM") {
+		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "MessageSid missing or malformed")
+	}
+	if !statusWord(cb.Status) {
+		return nil, tawasul.Errorf(tawasul.EINVALID, "error.bad_request", "MessageStatus missing or malformed")
+	}
+	if c, err := strconv.Atoi(form.Get("ErrorCode")); err == nil && c > 0 && c <= MaxErrorCode {
+		cb.ErrorCode = &c
+	}
+	return cb, nil
+}
+
+func statusWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // maxBodyBytes bounds Body: a WhatsApp message holds up to 4,096
 // characters (an SMS, 1,600), each at most 4 bytes of UTF-8. Twilio sends
 // nothing longer.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"tawasul/internal/tawasul"
 )
@@ -126,4 +127,58 @@ func TestParseInboundMedia(t *testing.T) {
 	if in, err := ParseInbound(url.Values{"MessageSid": {sid}, "From": {"+966551234567"}, "NumMedia": {"999999"}}); err != nil || len(in.Media) != 0 {
 		t.Errorf("a huge NumMedia with no URLs: %+v %v", in, err)
 	}
+}
+
+// TestParseStatusCallback: a status callback is applied only with a
+// well-formed MessageSid and a status word; anything else is a malformed
+// request (400, not a database error and a 503 that Twilio would retry).
+// An ErrorCode that is not one is dropped and the status kept.
+func TestParseStatusCallback(t *testing.T) {
+	sid := "SM" + strings.Repeat("ab", 16)
+	cb, err := ParseStatusCallback(url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"21610"},
+		"SmsStatus": {"undelivered"}, "ChannelPrefix": {"sms"}})
+	if err != nil || cb.MessageSID != sid || cb.Status != "undelivered" || cb.ErrorCode == nil || *cb.ErrorCode != 21610 {
+		t.Fatalf("ParseStatusCallback = %+v, %v", cb, err)
+	}
+	for _, code := range []string{"", "0", "-30003", "1000000", "99999999999999999999", "30003x"} {
+		cb, err := ParseStatusCallback(url.Values{"MessageSid": {sid}, "MessageStatus": {"failed"}, "ErrorCode": {code}})
+		if err != nil || cb.ErrorCode != nil || cb.Status != "failed" {
+			t.Errorf("ErrorCode %q: %+v, %v; want the status without a code", code, cb, err)
+		}
+	}
+	for name, form := range map[string]url.Values{
+		"no SID":            {"MessageStatus": {"delivered"}},
+		"short SID":         {"MessageSid": {"SMx"}, "MessageStatus": {"delivered"}},
+		"not UTF-8 SID":     {"MessageSid": {"SM" + strings.Repeat("\xff", 32)}, "MessageStatus": {"delivered"}},
+		"call SID":          {"MessageSid": {"CA" + strings.Repeat("ab", 16)}, "MessageStatus": {"delivered"}},
+		"no status":         {"MessageSid": {sid}},
+		"NUL in status":     {"MessageSid": {sid}, "MessageStatus": {"a\x00"}},
+		"status not a word": {"MessageSid": {sid}, "MessageStatus": {"Delivered!"}},
+		"long status":       {"MessageSid": {sid}, "MessageStatus": {strings.Repeat("a", 33)}},
+	} {
+		if cb, err := ParseStatusCallback(form); tawasul.ErrorCode(err) != tawasul.EINVALID {
+			t.Errorf("%s: %+v, %v; want EINVALID", name, cb, err)
+		}
+	}
+}
+
+func FuzzParseStatusCallback(f *testing.F) {
+	f.Add("SM"+strings.Repeat("0f", 16), "delivered", "")
+	f.Add("MM"+strings.Repeat("0f", 16), "failed", "21610")
+	f.Add("SM\xff", "a\x00", "99999999999999999999")
+	f.Fuzz(func(t *testing.T, sid, status, code string) {
+		cb, err := ParseStatusCallback(url.Values{"MessageSid": {sid}, "MessageStatus": {status}, "ErrorCode": {code}})
+		if err != nil {
+			if tawasul.ErrorCode(err) != tawasul.EINVALID {
+				t.Fatalf("error is not EINVALID: %v", err)
+			}
+			return
+		}
+		if len(cb.MessageSID) != 34 || !utf8.ValidString(cb.Status) || strings.ContainsRune(cb.Status, 0) || len(cb.Status) > 32 {
+			t.Fatalf("accepted malformed input: %+v", cb)
+		}
+		if cb.ErrorCode != nil && (*cb.ErrorCode < 1 || *cb.ErrorCode > MaxErrorCode) {
+			t.Fatalf("accepted error code %d", *cb.ErrorCode)
+		}
+	})
 }
