@@ -22,6 +22,11 @@ var ErrDuplicateKey = tawasul.Errorf(tawasul.ECONFLICT, "error.already_queued", 
 var ErrKeyReused = tawasul.Errorf(tawasul.ECONFLICT, "error.form_reused",
 	"this form was already used to send another message; open the page again and resend")
 
+// ErrContactUnreachable refuses to queue anything for a contact who has
+// opted out or whose number Twilio called invalid.
+var ErrContactUnreachable = tawasul.Errorf(tawasul.ECONFLICT, "error.contact_unreachable",
+	"the resident has opted out or their number cannot receive messages")
+
 // MessageInsertOutbound stores a message Tawasul will send, with status
 // 'pending'. The caller enqueues its send_message job in the same
 // transaction. It refuses (ECONFLICT) a contact who has opted out or whose
@@ -54,8 +59,7 @@ func (s *Store) MessageInsertOutbound(ctx context.Context, m *tawasul.Message) e
 				return ErrKeyReused
 			}
 		}
-		return tawasul.Errorf(tawasul.ECONFLICT, "error.contact_unreachable",
-			"the resident has opted out or their number cannot receive messages")
+		return ErrContactUnreachable
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: message insert outbound: %w", err)

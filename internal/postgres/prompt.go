@@ -24,8 +24,23 @@ func scanPrompt(row pgx.Row) (*tawasul.Prompt, error) {
 }
 
 // PromptInsert opens p for its contact, closing (as superseded) any prompt
-// the contact still had open: the newest question wins.
+// the contact still had open: the newest question wins. It first locks the
+// contact's row until the transaction ends, so that questions asked at the
+// same time for one contact open one after the other (the later one wins)
+// instead of the later failing; a contact who has opted out, or whose
+// number Twilio called invalid, gets ECONFLICT and nothing is written.
 func (s *Store) PromptInsert(ctx context.Context, p *tawasul.Prompt) error {
+	var reachable bool
+	err := s.db.QueryRow(ctx, `SELECT opted_out_at IS NULL AND invalid_at IS NULL FROM contacts WHERE id = $1 FOR UPDATE`,
+		p.ContactID).Scan(&reachable)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return tawasul.Errorf(tawasul.ENOTFOUND, "error.contact_not_found", "no such contact")
+	case err != nil:
+		return fmt.Errorf("postgres: prompt insert: %w", err)
+	case !reachable:
+		return ErrContactUnreachable
+	}
 	if _, err := s.db.Exec(ctx, `UPDATE prompts SET closed_at = now(), answer = '{"closed":"superseded"}'
 		WHERE contact_id = $1 AND closed_at IS NULL`, p.ContactID); err != nil {
 		return fmt.Errorf("postgres: prompt insert: %w", err)
@@ -33,7 +48,7 @@ func (s *Store) PromptInsert(ctx context.Context, p *tawasul.Prompt) error {
 	if p.Payload == nil {
 		p.Payload = map[string]any{}
 	}
-	err := s.db.QueryRow(ctx, `INSERT INTO prompts (contact_id, submission_id, kind, payload, token, expires_at)
+	err = s.db.QueryRow(ctx, `INSERT INTO prompts (contact_id, submission_id, kind, payload, token, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`,
 		p.ContactID, p.SubmissionID, p.Kind, p.Payload, p.Token, p.ExpiresAt).Scan(&p.ID, &p.CreatedAt)
 	if err != nil {

@@ -1,0 +1,124 @@
+package conversation
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"tawasul/internal/tawasul"
+)
+
+// askingEngine is testEngine with an insert-only River client, for Ask.
+func askingEngine(t *testing.T) *Engine {
+	t.Helper()
+	e := testEngine(t)
+	rc, err := river.NewClient(riverpgxv5.New(e.Pool), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.River, e.PromptTTL, e.PublicURL = rc, time.Hour, "https://tawasul.example.sa"
+	return e
+}
+
+func testContact(t *testing.T, e *Engine, phone string, optedOut bool) *tawasul.Contact {
+	t.Helper()
+	c := &tawasul.Contact{Phone: phone, Language: "ar"}
+	err := e.Pool.QueryRow(context.Background(), `INSERT INTO contacts (phone, opted_out_at)
+		VALUES ($1, CASE WHEN $2 THEN now() END) RETURNING id`, phone, optedOut).Scan(&c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *Engine) askInTx(ctx context.Context, tx pgx.Tx, c *tawasul.Contact, ref string) (*tawasul.Prompt, error) {
+	return e.Ask(ctx, tx, c, tawasul.ChannelSMS, nil, "rating", map[string]any{"reference": ref})
+}
+
+// openPrompts lists the references of the contact's open questions.
+func openPrompts(t *testing.T, e *Engine, contactID int64) []string {
+	t.Helper()
+	rows, _ := e.Pool.Query(context.Background(), `SELECT payload->>'reference' FROM prompts
+		WHERE contact_id = $1 AND closed_at IS NULL`, contactID)
+	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refs
+}
+
+// TestAskConcurrentlyLaterWins: a second question asked for a contact
+// while another transaction is asking them one waits for it, then
+// replaces it, instead of failing (and taking the caller's whole
+// transaction with it).
+func TestAskConcurrentlyLaterWins(t *testing.T) {
+	t.Parallel()
+	e := askingEngine(t)
+	ctx := context.Background()
+	c := testContact(t, e, "+966500000001", false)
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		second <- pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+			_, err := e.askInTx(ctx, tx, c, "QS-26-0002")
+			return err
+		})
+	}()
+	waitFor(t, "the second question to wait for the first", lockWaiters(e, 1))
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("the second question failed: %v", err)
+	}
+	if got := openPrompts(t, e, c.ID); len(got) != 1 || got[0] != "QS-26-0002" {
+		t.Errorf("open questions %v, want only the second", got)
+	}
+}
+
+// TestAskRefusedWritesNothing: asking a contact who opted out is refused
+// before anything is written, so a caller that skips them and commits
+// leaves no question open (a later "٣" would have been taken as its
+// answer) and the one they had stays as it was.
+func TestAskRefusedWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := askingEngine(t)
+	ctx := context.Background()
+	c := testContact(t, e, "+966500000002", false)
+	if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		_, err := e.askInTx(ctx, tx, c, "QS-26-0001")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pool.Exec(ctx, `UPDATE contacts SET opted_out_at = now() WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if _, err := e.askInTx(ctx, tx, c, "QS-26-0002"); tawasul.ErrorCode(err) != tawasul.ECONFLICT {
+			t.Errorf("asking an opted-out contact: %v, want ECONFLICT", err)
+		}
+		return nil // the caller skips them and commits the rest
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := openPrompts(t, e, c.ID); len(got) != 1 || got[0] != "QS-26-0001" {
+		t.Errorf("open questions %v, want the first one only, untouched", got)
+	}
+	var queued int
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE contact_id = $1`, c.ID).Scan(&queued); err != nil || queued != 1 {
+		t.Errorf("%d messages queued (%v), want the first question's only", queued, err)
+	}
+}
