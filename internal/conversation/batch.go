@@ -3,7 +3,6 @@ package conversation
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -32,11 +31,17 @@ import (
 //     commits; a batch takes it only as its resident's first message in
 //     the batch, and nothing of that resident after it.
 //   - A message the batch could not take (the batch failed, or the contact
-//     has a question open) is handled on its own too.
+//     has a question open) is handled on its own too, and so is one with
+//     too little of its webhook's time left (batchMinTime), together with
+//     its resident's later messages in the batch.
 //
 // The filer handles those, each resident's in order (different residents'
 // at the same time), before it lets go of their phone numbers, so nothing
-// the same resident sends later can overtake them.
+// the same resident sends later can overtake them. The one exception is a
+// message whose webhook gave up while it waited in the queue: it is not
+// stored (Twilio has its 503 or its timeout), and if Twilio delivers it
+// again, through the fallback URL, it comes after what the resident sent
+// since.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; when a new
@@ -49,8 +54,8 @@ const (
 	// batchMinTime is the least time a message's webhook must have left
 	// for the message to join a batch: the batch must commit before the
 	// earliest deadline among its messages, and one message about to time
-	// out must not cut its batch short. A later message is not stored (its
-	// webhook answers 503, and Twilio tries again or uses its fallback).
+	// out must not cut its batch short. A later message is filed on its
+	// own instead (fileBatch).
 	batchMinTime = 500 * time.Millisecond
 	// batchAnswerMargin is how long before the earliest deadline among its
 	// messages a batch's statement is cancelled. A statement that commits
@@ -60,10 +65,6 @@ const (
 	// for a message that was stored.
 	batchAnswerMargin = 250 * time.Millisecond
 )
-
-// errLate is a message's answer when too little of its webhook's time is
-// left to join a batch.
-var errLate = errors.New("too little time left to join a batch")
 
 // batcher queues messages for the filers. The zero value is ready.
 type batcher struct {
@@ -198,34 +199,34 @@ func (e *Engine) fileBatchSafe(batch []*batchItem) {
 }
 
 // fileBatch files batch with one statement (its own transaction) and
-// hands each item its outcome. Messages whose webhook has given up, or has
-// less than batchMinTime left, are left out with an error; the statement
-// must end batchAnswerMargin before the earliest deadline of the others,
-// so that none is stored after its webhook answered that it was not. If
-// the statement fails, or finds a contact with a question open, those
-// messages are handled one by one, each in its own transaction, in the
+// hands each item its outcome. The statement must end batchAnswerMargin
+// before the earliest deadline among its messages, so that none is stored
+// after its webhook answered that it was not. A message whose webhook has
+// given up gets its error at once; one with less than batchMinTime left
+// is filed on its own after the batch, within its own deadline, and so is
+// every later message of its resident in the batch, to keep their order.
+// If the statement fails, or finds a contact with a question open, those
+// messages are handled one by one too, each in its own transaction, in the
 // order they arrived.
 func (e *Engine) fileBatch(batch []*batchItem) {
-	live := batch[:0:0]
+	var live, late []*batchItem
+	latePhones := map[string]bool{}
 	var deadline time.Time
 	for _, it := range batch {
 		d, ok := it.ctx.Deadline()
 		switch {
 		case it.ctx.Err() != nil:
 			it.err = it.ctx.Err()
-		case ok && time.Until(d) < batchMinTime:
-			it.err = errLate
+			close(it.done)
+		case latePhones[it.in.Phone] || ok && time.Until(d) < batchMinTime:
+			latePhones[it.in.Phone] = true
+			late = append(late, it)
 		default:
 			live = append(live, it)
 			if ok && (deadline.IsZero() || d.Before(deadline)) {
 				deadline = d
 			}
-			continue
 		}
-		close(it.done)
-	}
-	if len(live) == 0 {
-		return
 	}
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if !deadline.IsZero() {
@@ -235,7 +236,7 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 
 	// Contacts are locked in phone order (one resident's messages keep
 	// their order), as a second guard against waiting in a cycle.
-	slices.SortStableFunc(live, func(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) })
+	slices.SortStableFunc(live, byPhone)
 	var keywords []*batchItem // the only message of their resident in the batch
 	live = slices.DeleteFunc(live, func(it *batchItem) bool {
 		if it.keyword != sms.NoKeyword {
@@ -250,29 +251,35 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { e.answerEachAlone(keywords) })
-	e.fileCommon(ctx, live)
+	e.fileCommon(ctx, live, late)
 }
+
+func byPhone(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) }
 
 // fileCommon files live (no keywords; sorted by phone number, each
 // resident's messages in arrival order) in one transaction, or each on its
-// own when the transaction fails or a contact has a question open.
-func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
-	if len(live) == 0 {
-		return
-	}
-	items := make([]postgres.InboundItem, len(live))
-	for i, it := range live {
-		items[i] = it.in
-	}
-	now := e.now()
-	filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
-		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
-	// One statement is a transaction of its own: no BEGIN and COMMIT round
-	// trips. After an error every item is filed again on its own, which
-	// finds any that were stored, as duplicates with their replies.
-	out, err := postgres.New(e.Pool).InboundBatch(ctx, items, filing)
-	if err != nil {
-		e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
+// own when the transaction fails or a contact has a question open; then
+// late (in arrival order, each later than any message of its resident in
+// live) each on its own.
+func (e *Engine) fileCommon(ctx context.Context, live, late []*batchItem) {
+	var out []postgres.InboundBatched
+	var err error
+	if len(live) > 0 {
+		items := make([]postgres.InboundItem, len(live))
+		for i, it := range live {
+			items[i] = it.in
+		}
+		now := e.now()
+		filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
+			ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
+		// One statement is a transaction of its own: no BEGIN and COMMIT
+		// round trips. After an error every item is filed again on its
+		// own, which finds any that were stored, as duplicates with their
+		// replies.
+		out, err = postgres.New(e.Pool).InboundBatch(ctx, items, filing)
+		if err != nil {
+			e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
+		}
 	}
 	var alone []*batchItem
 	for i, it := range live {
@@ -289,6 +296,8 @@ func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
 			alone = append(alone, it)
 		}
 	}
+	alone = append(alone, late...)
+	slices.SortStableFunc(alone, byPhone)
 	e.answerEachAlone(alone)
 }
 
