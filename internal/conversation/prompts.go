@@ -22,6 +22,11 @@ import (
 type PromptKind interface {
 	// Question is the question in l, without the web link.
 	Question(l *i18n.Lang, p *tawasul.Prompt) string
+	// Hint says in l, in a few words, what to reply ("Reply 1 to 5."). A
+	// reply that is not an answer gets the hint in Arabic and English, in
+	// one SMS segment together (TestRepromptsFitOneSegment checks every
+	// kind).
+	Hint(l *i18n.Lang, p *tawasul.Prompt) string
 	// Choices are the answers the web page offers, in order.
 	Choices(l *i18n.Lang, p *tawasul.Prompt) []Choice
 	// Parse reads an answer from a reply (SMS text or a web choice's
@@ -57,7 +62,10 @@ func (e *Engine) kind(name string) (PromptKind, bool) {
 // queues the question to them on ch, in tx: the question is sent only if
 // tx commits. The message carries a link to /r/{token}, where the same
 // answer can be given on the web — Saudi routes do not take SMS replies on
-// every sender. It returns ECONFLICT for a contact who opted out.
+// every sender. For a contact who opted out, or whose number Twilio called
+// invalid, it returns ECONFLICT having written nothing, so the caller may
+// skip them and go on with tx. It waits for another transaction asking the
+// same contact; the later question wins.
 func (e *Engine) Ask(ctx context.Context, tx pgx.Tx, c *tawasul.Contact, ch tawasul.Channel, submissionID *int64,
 	kind string, payload map[string]any) (*tawasul.Prompt, error) {
 	k, ok := e.kind(kind)
@@ -108,8 +116,8 @@ type promptReply struct {
 // answerPrompt offers an inbound message to the contact's open prompt, in
 // the handling transaction. An expired prompt closes and the message is
 // handled as a new one (never lost); an answer the kind understands is
-// recorded and thanked; the first one it does not understand gets the
-// question again in both languages, with the web link, unless it reads as
+// recorded and thanked; the first one it does not understand gets what to
+// reply in both languages (reprompt), unless it reads as
 // a message of its own (looksLikeMessage): that is handled as new and the
 // question stays open as it was. Once the question has been asked again,
 // the next reply it does not understand closes the prompt, and the message
@@ -148,11 +156,17 @@ func (e *Engine) answerPrompt(ctx context.Context, st *postgres.Store, c *tawasu
 		if err := st.PromptNotUnderstood(ctx, p.ID); err != nil {
 			return promptReply{}, err
 		}
-		ar, en := e.Catalog.Lang(i18n.Arabic), e.Catalog.Lang(i18n.English)
-		reply := ar.T("prompt.reprompt", "Question", k.Question(ar, p)) + "\n" + en.T("prompt.reprompt", "Question", k.Question(en, p)) +
-			"\n" + e.PromptURL(p.Token)
-		return promptReply{handled: true, reply: reply, subID: p.SubmissionID}, nil
+		return promptReply{handled: true, reply: e.reprompt(k, p), subID: p.SubmissionID}, nil
 	}
+}
+
+// reprompt is the answer to a reply that kind k could not read: what to
+// reply, in Arabic and in English, in one SMS segment. It carries no web
+// link: the resident has just shown they can reply by SMS, and the
+// question that went out first had the link.
+func (e *Engine) reprompt(k PromptKind, p *tawasul.Prompt) string {
+	ar, en := e.Catalog.Lang(i18n.Arabic), e.Catalog.Lang(i18n.English)
+	return ar.T("prompt.reprompt", "Hint", k.Hint(ar, p)) + "\n" + en.T("prompt.reprompt", "Hint", k.Hint(en, p))
 }
 
 // looksLikeMessage reports whether text, which kind k did not take as an

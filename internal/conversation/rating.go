@@ -28,6 +28,9 @@ func (Rating) Question(l *i18n.Lang, p *tawasul.Prompt) string {
 	return l.T("prompt.rating.question", "Ref", ref)
 }
 
+// Hint implements PromptKind.
+func (Rating) Hint(l *i18n.Lang, _ *tawasul.Prompt) string { return l.T("prompt.rating.hint") }
+
 // Choices implements PromptKind: 5 down to 1.
 func (Rating) Choices(l *i18n.Lang, p *tawasul.Prompt) []Choice {
 	var cs []Choice
