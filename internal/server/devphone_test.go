@@ -212,6 +212,28 @@ func TestDevPhoneInvalidInput(t *testing.T) {
 	}
 }
 
+// TestDevPhoneNotForDepartments: the pretend phone shows a number's whole
+// thread, across departments; a department user, who may not open another
+// department's submissions, may not open it either, nor see its link.
+func TestDevPhoneNotForDepartments(t *testing.T) {
+	t.Parallel()
+	b, _ := setupDevPhone(t)
+	dept := b.signedIn(t, tawasul.RoleDepartment)
+	for _, path := range []string{"/dev/phone", "/dev/phone/thread"} {
+		if res, _ := b.get(t, dept, path); res.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as a department user: %d, want 403", path, res.StatusCode)
+		}
+	}
+	res := b.postForm(t, dept, "/dev/phone", url.Values{"phone": {"0551234567"}, "action": {"select"}},
+		"Sec-Fetch-Site", "same-origin", "Origin", b.ts.URL)
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /dev/phone as a department user: %d, want 403", res.StatusCode)
+	}
+	if _, home := b.get(t, dept, "/"); strings.Contains(home, `href="/dev/phone"`) {
+		t.Error("the home page offers the pretend phone to a department user")
+	}
+}
+
 func TestDevPhoneAbsentWithRealTwilio(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)

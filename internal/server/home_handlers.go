@@ -27,7 +27,7 @@ var homeLinks = []HomeLink{
 	{URL: "/submissions", Title: "submissions.home_link", Desc: "submissions.home_link_desc", Roles: submissionReaders},
 	{URL: "/admin/jobs/", Title: "home.links.jobs", Desc: "home.links.jobs_desc", Roles: admins,
 		Available: func(s *Server) bool { return s.JobsUI != nil }},
-	{URL: "/dev/phone", Title: "devphone.link", Desc: "devphone.link_desc", Roles: personalDataRoles,
+	{URL: "/dev/phone", Title: "devphone.link", Desc: "devphone.link_desc", Roles: devPhoneUsers,
 		Available: func(s *Server) bool { return s.Simulator != nil }},
 }
 

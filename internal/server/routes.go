@@ -42,6 +42,10 @@ var (
 	// (Role.SeesPersonalData) except department, whose tokens get 403 on
 	// every API route (tokens carry no department).
 	apiPersonalData = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent}
+	// The pretend phone shows a number's whole thread, whatever department
+	// its submissions went to, so department users (who see only their
+	// own department's) may not use it.
+	devPhoneUsers = []tawasul.Role{tawasul.RoleAdmin, tawasul.RoleSupervisor, tawasul.RoleAgent}
 )
 
 // buildRoutes is the route table: every URL Tawasul answers, who may use it,
@@ -133,9 +137,9 @@ func (s *Server) buildRoutes() http.Handler {
 		// Simulator mode only: the pretend handset (404 with a real Twilio
 		// account). The resident's number is kept in the session, not the URL.
 		if s.Simulator != nil {
-			s.staff(r, "GET", "/dev/phone", personalDataRoles, s.handleDevPhone)
-			s.staff(r, "POST", "/dev/phone", personalDataRoles, s.handleDevPhoneSend)
-			s.staff(r, "GET", "/dev/phone/thread", personalDataRoles, s.handleDevPhoneThread)
+			s.staff(r, "GET", "/dev/phone", devPhoneUsers, s.handleDevPhone)
+			s.staff(r, "POST", "/dev/phone", devPhoneUsers, s.handleDevPhoneSend)
+			s.staff(r, "GET", "/dev/phone/thread", devPhoneUsers, s.handleDevPhoneThread)
 		}
 
 		// Submissions: filtered list, and one submission with its timeline.
