@@ -457,8 +457,11 @@ func TestStaticAssets(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("versioned asset: %d %q", res.StatusCode, res.Header.Get("Cache-Control"))
 	}
-	if res, _ := b.get(t, c, "/static/vendor/"); res.StatusCode != 404 {
-		t.Errorf("directory listing: %d, want 404", res.StatusCode)
+	for _, path := range []string{"/static/vendor/", "/static/vendor", "/static/nope.css", "/static/%2e%2e/x", "/static/a%2fb.css"} {
+		res, body := b.get(t, c, path)
+		if res.StatusCode != 404 || !strings.Contains(body, `lang="ar"`) || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: %d %q, want the Arabic 404 page (no listing, no plain-text error)", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
 	}
 }
 

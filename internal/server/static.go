@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io/fs"
 	"net/http"
 	"strings"
 
@@ -11,9 +12,11 @@ var staticFiles = http.StripPrefix("/static/", http.FileServerFS(web.Static))
 
 // handleStatic serves embedded assets. Versioned URLs (?v=hash, from the
 // asset template function) are cached for a year; others must revalidate.
+// A path that names no file (a directory, a missing file, "..") gets the
+// reader's 404 page: no directory listings, no plain-text English error.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/") {
-		s.notFound(w, r) // no directory listings
+	if fi, err := fs.Stat(web.Static, strings.TrimPrefix(r.URL.Path, "/static/")); err != nil || fi.IsDir() {
+		s.language(http.HandlerFunc(s.notFound)).ServeHTTP(w, r)
 		return
 	}
 	if r.URL.Query().Get("v") != "" {
