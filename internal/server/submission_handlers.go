@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -93,13 +94,17 @@ func submissionFilter(q url.Values) (tawasul.SubmissionFilter, error) {
 	return f, nil
 }
 
-// limitParam reads the optional page size; the store caps it.
+// limitParam reads the optional page size, a whole number ≥ 1; the store
+// caps it at tawasul.MaxPageSize, which a number too large for an int is.
 func limitParam(q url.Values) (int, error) {
 	v := q.Get("limit")
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
+		return tawasul.MaxPageSize, nil
+	}
 	if err != nil || n < 1 {
 		return 0, errBadLimit
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"tawasul/internal/i18n"
+	"tawasul/internal/tawasul"
 )
 
 func TestParseReference(t *testing.T) {
@@ -92,6 +94,21 @@ func TestTwilioErrorTextsInCatalog(t *testing.T) {
 			if s := cat.Lang(lang).T("twilio_errors.e" + strconv.Itoa(code)); strings.HasPrefix(s, "[") {
 				t.Errorf("%s: no text for Twilio error %d", lang, code)
 			}
+		}
+	}
+}
+
+// TestLimitParam: a page size is a whole number ≥ 1; one too large for an
+// int is cut to the largest page, as any large one is, not refused.
+func TestLimitParam(t *testing.T) {
+	for v, want := range map[string]int{"": 0, "5": 5, "+7": 7, "100000": 100000, "99999999999999999999": tawasul.MaxPageSize} {
+		if got, err := limitParam(url.Values{"limit": {v}}); err != nil || got != want {
+			t.Errorf("limit=%s: %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "-99999999999999999999", "ten", "1.5", " 5"} {
+		if got, err := limitParam(url.Values{"limit": {v}}); err == nil {
+			t.Errorf("limit=%q: %d, want an error", v, got)
 		}
 	}
 }
