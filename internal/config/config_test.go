@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -70,18 +71,31 @@ func TestSecretFromFile(t *testing.T) {
 }
 
 // TestREADMEListsEveryVariable keeps the README's configuration table true
-// to the code.
+// to the code: a row for every variable, its default as the code has it,
+// and no row for a variable the code does not read.
 func TestREADMEListsEveryVariable(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := map[string]string{} // name → default cell
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\| ([^|]*) \\|").FindAllStringSubmatch(string(b), -1) {
+		rows[m[1]] = m[2]
+	}
 	for _, v := range Variables() {
 		if v.Description == "" {
 			t.Errorf("%s has no desc tag", v.Name)
 		}
-		if !strings.Contains(string(b), "`"+v.Name+"`") {
-			t.Errorf("README.md does not document `%s`", v.Name)
+		cell, ok := rows[v.Name]
+		switch {
+		case !ok:
+			t.Errorf("README.md's configuration table has no row for `%s`", v.Name)
+		case v.Default != "" && !strings.HasPrefix(cell, "`"+v.Default+"`"):
+			t.Errorf("README.md gives `%s` the default %q; the code's is %q", v.Name, cell, v.Default)
 		}
+		delete(rows, v.Name)
+	}
+	for name := range rows {
+		t.Errorf("README.md's configuration table lists `%s`, which the code does not read", name)
 	}
 }
