@@ -31,9 +31,9 @@ import (
 //     commits; a batch takes it only as its resident's first message in
 //     the batch, and nothing of that resident after it.
 //   - A message the batch could not take (the batch failed, or the contact
-//     has a question open) is handled on its own too, and so is one with
-//     too little of its webhook's time left (batchMinTime), together with
-//     its resident's later messages in the batch.
+//     has a question open) is handled on its own too. So is every message
+//     of a resident who has one with too little of its webhook's time left
+//     (batchMinTime): those are filed at once, beside the batch.
 //
 // The filer handles those, each resident's in order (different residents'
 // at the same time), before it lets go of their phone numbers, so nothing
@@ -54,8 +54,8 @@ const (
 	// batchMinTime is the least time a message's webhook must have left
 	// for the message to join a batch: the batch must commit before the
 	// earliest deadline among its messages, and one message about to time
-	// out must not cut its batch short. A later message is filed on its
-	// own instead (fileBatch).
+	// out must not cut its batch short. Such a message, and its
+	// resident's others, are filed on their own instead (fileBatch).
 	batchMinTime = 500 * time.Millisecond
 	// batchAnswerMargin is how long before the earliest deadline among its
 	// messages a batch's statement is cancelled. A statement that commits
@@ -72,6 +72,7 @@ type batcher struct {
 	queue   []*batchItem
 	running int             // filers at work
 	filing  map[string]bool // phone numbers in the batches being filed
+	minTime time.Duration   // batchMinTime when 0; tests lengthen it
 
 	repliesOnce sync.Once
 	replies     map[string]postgres.BatchReplies // see Engine.commonReplies
@@ -202,15 +203,21 @@ func (e *Engine) fileBatchSafe(batch []*batchItem) {
 // hands each item its outcome. The statement must end batchAnswerMargin
 // before the earliest deadline among its messages, so that none is stored
 // after its webhook answered that it was not. A message whose webhook has
-// given up gets its error at once; one with less than batchMinTime left
-// is filed on its own after the batch, within its own deadline, and so is
-// every later message of its resident in the batch, to keep their order.
-// If the statement fails, or finds a contact with a question open, those
-// messages are handled one by one too, each in its own transaction, in the
-// order they arrived.
+// given up gets its error at once. A resident with a message that has less
+// than batchMinTime left is left out of the statement: all their messages
+// in the batch are filed one by one, in order, at once and beside it, so
+// that they neither cut the batch short nor wait for it. If the statement
+// fails, or finds a contact with a question open, those messages are
+// handled one by one too, each in its own transaction, in the order they
+// arrived.
 func (e *Engine) fileBatch(batch []*batchItem) {
-	var live, late []*batchItem
 	latePhones := map[string]bool{}
+	for _, it := range batch {
+		if d, ok := it.ctx.Deadline(); ok && it.ctx.Err() == nil && time.Until(d) < cmp.Or(e.batch.minTime, batchMinTime) {
+			latePhones[it.in.Phone] = true
+		}
+	}
+	var live, late []*batchItem
 	var deadline time.Time
 	for _, it := range batch {
 		d, ok := it.ctx.Deadline()
@@ -218,8 +225,7 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 		case it.ctx.Err() != nil:
 			it.err = it.ctx.Err()
 			close(it.done)
-		case latePhones[it.in.Phone] || ok && time.Until(d) < batchMinTime:
-			latePhones[it.in.Phone] = true
+		case latePhones[it.in.Phone]:
 			late = append(late, it)
 		default:
 			live = append(live, it)
@@ -237,6 +243,7 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 	// Contacts are locked in phone order (one resident's messages keep
 	// their order), as a second guard against waiting in a cycle.
 	slices.SortStableFunc(live, byPhone)
+	slices.SortStableFunc(late, byPhone)
 	var keywords []*batchItem // the only message of their resident in the batch
 	live = slices.DeleteFunc(live, func(it *batchItem) bool {
 		if it.keyword != sms.NoKeyword {
@@ -245,41 +252,38 @@ func (e *Engine) fileBatch(batch []*batchItem) {
 		}
 		return false
 	})
-	// Keywords and the common path hold different residents: they run at
-	// once, and all end before the filer lets go of their phone numbers
-	// (also when fileCommon panics).
+	// Keywords, late residents and the common path hold different
+	// residents: they run at once, and all end before the filer lets go of
+	// their phone numbers (also when fileCommon panics).
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { e.answerEachAlone(keywords) })
-	e.fileCommon(ctx, live, late)
+	wg.Go(func() { e.answerEachAlone(late) })
+	e.fileCommon(ctx, live)
 }
 
 func byPhone(a, b *batchItem) int { return cmp.Compare(a.in.Phone, b.in.Phone) }
 
 // fileCommon files live (no keywords; sorted by phone number, each
 // resident's messages in arrival order) in one transaction, or each on its
-// own when the transaction fails or a contact has a question open; then
-// late (in arrival order, each later than any message of its resident in
-// live) each on its own.
-func (e *Engine) fileCommon(ctx context.Context, live, late []*batchItem) {
-	var out []postgres.InboundBatched
-	var err error
-	if len(live) > 0 {
-		items := make([]postgres.InboundItem, len(live))
-		for i, it := range live {
-			items[i] = it.in
-		}
-		now := e.now()
-		filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
-			ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
-		// One statement is a transaction of its own: no BEGIN and COMMIT
-		// round trips. After an error every item is filed again on its
-		// own, which finds any that were stored, as duplicates with their
-		// replies.
-		out, err = postgres.New(e.Pool).InboundBatch(ctx, items, filing)
-		if err != nil {
-			e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
-		}
+// own when the transaction fails or a contact has a question open.
+func (e *Engine) fileCommon(ctx context.Context, live []*batchItem) {
+	if len(live) == 0 {
+		return
+	}
+	items := make([]postgres.InboundItem, len(live))
+	for i, it := range live {
+		items[i] = it.in
+	}
+	now := e.now()
+	filing := postgres.InboundBatchFiling{FollowupSince: now.Add(-e.FollowupWindow),
+		ReferencePrefix: e.ReferencePrefix, Year: now.In(i18n.Riyadh).Year(), Replies: e.commonReplies()}
+	// One statement is a transaction of its own: no BEGIN and COMMIT round
+	// trips. After an error every item is filed again on its own, which
+	// finds any that were stored, as duplicates with their replies.
+	out, err := postgres.New(e.Pool).InboundBatch(ctx, items, filing)
+	if err != nil {
+		e.logger().Warn("conversation: batch not filed; filing its messages one by one", "messages", len(live), "error", err)
 	}
 	var alone []*batchItem
 	for i, it := range live {
@@ -296,8 +300,6 @@ func (e *Engine) fileCommon(ctx context.Context, live, late []*batchItem) {
 			alone = append(alone, it)
 		}
 	}
-	alone = append(alone, late...)
-	slices.SortStableFunc(alone, byPhone)
 	e.answerEachAlone(alone)
 }
 

@@ -43,7 +43,8 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 	ctx := context.Background()
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	late, cancelLate := context.WithTimeout(ctx, batchMinTime/5)
+	e.batch.minTime = time.Minute // so that "late" has time enough to be filed
+	late, cancelLate := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelLate()
 	var batch []*batchItem
 	for i, n := range []int{9, 3, 7, 1, 8, 2, 3, 5} { // 3 twice: detail on the same submission
@@ -88,6 +89,49 @@ func TestFileBatchAnswersEachItsOwn(t *testing.T) {
 	}
 }
 
+// TestLateResidentFiledBesideASlowBatch: a resident with a message about
+// to time out is filed at once, beside a batch that waits (here on another
+// resident's contact), not after it, when their first message would have
+// run out of time and their second been filed ahead of it.
+func TestLateResidentFiledBesideASlowBatch(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	ctx := context.Background()
+	const other, phone = "+966500000009", "+966500000001"
+	release := holdContact(t, e, other)
+	e.batch.minTime = time.Minute // so that "late" has time enough to be filed
+	late, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	live, cancelLive := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelLive()
+	x := newBatchItem(live, &sms.Inbound{From: other, MessageSID: "SMX", Channel: tawasul.ChannelSMS, Body: "بلاغ آخر"}, "ar", sms.NoKeyword)
+	first := newBatchItem(late, &sms.Inbound{From: phone, MessageSID: "SM1", Channel: tawasul.ChannelSMS, Body: "الأول"}, "ar", sms.NoKeyword)
+	second := newBatchItem(live, &sms.Inbound{From: phone, MessageSID: "SM2", Channel: tawasul.ChannelSMS, Body: "الثاني"}, "ar", sms.NoKeyword)
+	filed := make(chan struct{})
+	go func() { e.fileBatch([]*batchItem{x, first, second}); close(filed) }()
+	for _, it := range []*batchItem{first, second} {
+		select {
+		case <-it.done:
+		case <-late.Done():
+			t.Fatalf("%s waited for the batch", it.in.SID)
+		}
+		if it.err != nil {
+			t.Fatalf("%s: %v", it.in.SID, it.err)
+		}
+	}
+	if got := storedOrder(t, e); !slices.Equal(got, []string{"SM1", "SM2"}) {
+		t.Errorf("stored %v while the batch waited, want SM1 then SM2", got)
+	}
+	if second.res.Reference != first.res.Reference {
+		t.Errorf("answered %+v and %+v, want one submission", first.res, second.res)
+	}
+	release()
+	<-filed
+	if x.err != nil || x.res.Reference == "" || x.res.Reference == first.res.Reference {
+		t.Errorf("the other resident's message: %+v, %v", x.res, x.err)
+	}
+}
+
 // TestLateMessageKeepsItsResidentsOrder: a message with too little of its
 // webhook's time left to join the batch is filed on its own, and the same
 // resident's next message, which could have joined, waits for it: the
@@ -96,7 +140,8 @@ func TestLateMessageKeepsItsResidentsOrder(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	ctx := context.Background()
-	late, cancel := context.WithTimeout(ctx, batchMinTime/2)
+	e.batch.minTime = time.Minute // so that "late" has time enough to be filed
+	late, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	const phone = "+966500000001"
 	first := newBatchItem(late, &sms.Inbound{From: phone, MessageSID: "SM1", Channel: tawasul.ChannelSMS, Body: "الأول"}, "ar", sms.NoKeyword)
