@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"tawasul/internal/sms"
 	"tawasul/internal/tawasul"
 )
 
@@ -120,5 +122,52 @@ func TestAskRefusedWritesNothing(t *testing.T) {
 	var queued int
 	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE contact_id = $1`, c.ID).Scan(&queued); err != nil || queued != 1 {
 		t.Errorf("%d messages queued (%v), want the first question's only", queued, err)
+	}
+}
+
+// TestAskDoesNotHoldUpTheInboundPath: a transaction asking residents
+// questions does not make a batch filing their messages wait for it (nor,
+// asking them out of phone order, deadlock with it).
+func TestAskDoesNotHoldUpTheInboundPath(t *testing.T) {
+	t.Parallel()
+	e := askingEngine(t)
+	logs := captureLog(e)
+	ctx := context.Background()
+	a := testContact(t, e, "+966500000001", false)
+	b := testContact(t, e, "+966500000002", false)
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := e.askInTx(ctx, tx, b, "QS-26-0002"); err != nil {
+		t.Fatal(err)
+	}
+	guard, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	items := []*batchItem{
+		newBatchItem(guard, &sms.Inbound{From: a.Phone, MessageSID: "SMA", Channel: tawasul.ChannelSMS, Body: "بلاغ أ"}, "ar", sms.NoKeyword),
+		newBatchItem(guard, &sms.Inbound{From: b.Phone, MessageSID: "SMB", Channel: tawasul.ChannelSMS, Body: "بلاغ ب"}, "ar", sms.NoKeyword),
+	}
+	filed := make(chan struct{})
+	go func() { e.fileBatch(items); close(filed) }()
+	select {
+	case <-filed:
+	case <-guard.Done():
+		t.Fatal("the batch waited for the transaction asking its residents")
+	}
+	if _, err := e.askInTx(ctx, tx, a, "QS-26-0001"); err != nil {
+		t.Fatalf("asking the second resident: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.err != nil || it.res.Reference == "" {
+			t.Errorf("%s: %+v, %v; want filed", it.in.SID, it.res, it.err)
+		}
+	}
+	if strings.Contains(logs.String(), "batch not filed") {
+		t.Errorf("the batch failed: %s", logs.String())
 	}
 }

@@ -24,14 +24,21 @@ func scanPrompt(row pgx.Row) (*tawasul.Prompt, error) {
 }
 
 // PromptInsert opens p for its contact, closing (as superseded) any prompt
-// the contact still had open: the newest question wins. It first locks the
-// contact's row until the transaction ends, so that questions asked at the
-// same time for one contact open one after the other (the later one wins)
-// instead of the later failing; a contact who has opted out, or whose
+// the contact still had open: the newest question wins. Questions for one
+// contact are asked one at a time: a transaction-level advisory lock per
+// contact makes a second wait for the first's transaction to end, and then
+// replace its question, instead of failing on the one-open-prompt index.
+// (Not the contact's row: every inbound message locks that one, and a
+// transaction asking several residents would hold up, or deadlock with, a
+// batch filing their messages.) A contact who has opted out, or whose
 // number Twilio called invalid, gets ECONFLICT and nothing is written.
 func (s *Store) PromptInsert(ctx context.Context, p *tawasul.Prompt) error {
+	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('prompt_contact:' || $1::bigint, 0))`,
+		p.ContactID); err != nil {
+		return fmt.Errorf("postgres: prompt insert: %w", err)
+	}
 	var reachable bool
-	err := s.db.QueryRow(ctx, `SELECT opted_out_at IS NULL AND invalid_at IS NULL FROM contacts WHERE id = $1 FOR UPDATE`,
+	err := s.db.QueryRow(ctx, `SELECT opted_out_at IS NULL AND invalid_at IS NULL FROM contacts WHERE id = $1`,
 		p.ContactID).Scan(&reachable)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
