@@ -38,10 +38,10 @@ import (
 // The filer handles those, each resident's in order (different residents'
 // at the same time), before it lets go of their phone numbers, so nothing
 // the same resident sends later can overtake them. The one exception is a
-// message whose webhook gave up while it waited in the queue: it is not
-// stored (Twilio has its 503 or its timeout), and if Twilio delivers it
-// again, through the fallback URL, it comes after what the resident sent
-// since.
+// message whose webhook gives up before it is stored (in the queue, or
+// while it is filed on its own): Twilio has its 503 or its timeout, the
+// resident's next message is filed all the same, and if Twilio delivers
+// the first again, through the fallback URL, it comes after that one.
 //
 // Each webhook is answered only after the transaction holding its message
 // has committed. No River job is enqueued on this path yet; when a new

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"tawasul/internal/postgres"
 	"tawasul/internal/sms"
 	"tawasul/internal/tawasul"
 )
@@ -169,5 +170,115 @@ func TestAskDoesNotHoldUpTheInboundPath(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "batch not filed") {
 		t.Errorf("the batch failed: %s", logs.String())
+	}
+}
+
+// stopWhileAsking: a transaction asks the resident a question; their STOP
+// arrives before it commits. After both, the resident is opted out and
+// has no question open (their next "5" would have been taken as its
+// answer): the STOP waits for the asking transaction and closes its
+// question (prompt_contact_lock).
+func stopWhileAsking(t *testing.T, earlier bool) {
+	e := askingEngine(t)
+	ctx := context.Background()
+	c := testContact(t, e, "+966500000001", false)
+	if earlier { // a question already open from before
+		p := &tawasul.Prompt{ContactID: c.ID, Kind: "rating", Token: newPromptToken(), ExpiresAt: e.now().Add(time.Hour),
+			Payload: map[string]any{"reference": "QS-26-0000"}}
+		if err := postgres.New(e.Pool).PromptInsert(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
+		t.Fatal(err)
+	}
+	stop := send(e, ctx, c.Phone, "SM1", "STOP")
+	var got *answer
+	waitFor(t, "STOP to wait for the asking transaction or finish", func() bool {
+		select {
+		case a := <-stop:
+			got = &a
+			return true
+		default:
+			return lockWaiters(e, 1)()
+		}
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		a := <-stop
+		got = &a
+	}
+	if got.err != nil || got.res.Reply == "" {
+		t.Fatalf("STOP: %+v", got)
+	}
+	var optedOut bool
+	if err := e.Pool.QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE id = $1`, c.ID).Scan(&optedOut); err != nil || !optedOut {
+		t.Fatalf("opted out %v (%v)", optedOut, err)
+	}
+	if open := openPrompts(t, e, c.ID); len(open) != 0 {
+		t.Errorf("opted-out contact has questions open: %v", open)
+	}
+}
+
+func TestStopWhileAskingClosesTheNewQuestion(t *testing.T) { t.Parallel(); stopWhileAsking(t, false) }
+func TestStopWhileAskingClosesTheEarlierAndTheNewQuestion(t *testing.T) {
+	t.Parallel()
+	stopWhileAsking(t, true)
+}
+
+// TestOptOutCallbackWhileAskingClosesTheQuestion: a 21610 status callback
+// (message_status_advance) lands while a transaction asks the resident.
+func TestOptOutCallbackWhileAskingClosesTheQuestion(t *testing.T) {
+	t.Parallel()
+	e := askingEngine(t)
+	ctx := context.Background()
+	c := testContact(t, e, "+966500000001", false)
+	if _, err := e.Pool.Exec(ctx, `INSERT INTO messages (contact_id, direction, channel, body, status, twilio_sid)
+		VALUES ($1, 'outbound', 'sms', 'x', 'sent', 'SMOUT')`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Pool.Exec(ctx, `SELECT message_status_advance('SMOUT', 'undelivered', 21610)`)
+		done <- err
+	}()
+	finished := false
+	waitFor(t, "the callback to wait or finish", func() bool {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+			finished = true
+			return true
+		default:
+			return lockWaiters(e, 1)()
+		}
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !finished {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if open := openPrompts(t, e, c.ID); len(open) != 0 {
+		t.Errorf("opted-out contact has questions open: %v", open)
 	}
 }

@@ -26,15 +26,16 @@ func scanPrompt(row pgx.Row) (*tawasul.Prompt, error) {
 // PromptInsert opens p for its contact, closing (as superseded) any prompt
 // the contact still had open: the newest question wins. Questions for one
 // contact are asked one at a time: a transaction-level advisory lock per
-// contact makes a second wait for the first's transaction to end, and then
-// replace its question, instead of failing on the one-open-prompt index.
+// contact (prompt_contact_lock, migration 00018) makes a second wait for
+// the first's transaction to end, and then replace its question, instead
+// of failing on the one-open-prompt index; an opt-out takes it too
+// (PromptCloseOpen), so none misses a question being asked.
 // (Not the contact's row: every inbound message locks that one, and a
 // transaction asking several residents would hold up, or deadlock with, a
 // batch filing their messages.) A contact who has opted out, or whose
 // number Twilio called invalid, gets ECONFLICT and nothing is written.
 func (s *Store) PromptInsert(ctx context.Context, p *tawasul.Prompt) error {
-	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('prompt_contact:' || $1::bigint, 0))`,
-		p.ContactID); err != nil {
+	if _, err := s.db.Exec(ctx, `SELECT prompt_contact_lock($1)`, p.ContactID); err != nil {
 		return fmt.Errorf("postgres: prompt insert: %w", err)
 	}
 	var reachable bool
@@ -115,8 +116,15 @@ func (s *Store) PromptClose(ctx context.Context, id int64, answer map[string]any
 }
 
 // PromptCloseOpen closes the contact's open prompt, if any, with reason
-// (e.g. "opted_out").
+// (e.g. "opted_out"). It first waits for any transaction asking the
+// contact a question (prompt_contact_lock, held until this one ends), so
+// that it closes that question too; an opt-out must update the contact's
+// row before calling it, so that a question asked after it sees the
+// opt-out and is refused.
 func (s *Store) PromptCloseOpen(ctx context.Context, contactID int64, reason string) error {
+	if _, err := s.db.Exec(ctx, `SELECT prompt_contact_lock($1)`, contactID); err != nil {
+		return fmt.Errorf("postgres: prompt close open: %w", err)
+	}
 	_, err := s.db.Exec(ctx, `UPDATE prompts SET closed_at = now(), answer = jsonb_build_object('closed', $2::text)
 		WHERE contact_id = $1 AND closed_at IS NULL`, contactID, reason)
 	if err != nil {
