@@ -42,6 +42,22 @@ func (e *Engine) askInTx(ctx context.Context, tx pgx.Tx, c *tawasul.Contact, ref
 	return e.Ask(ctx, tx, c, tawasul.ChannelSMS, nil, "rating", map[string]any{"reference": ref})
 }
 
+// askingTx begins a transaction that asks c a question about ref and
+// leaves it open (rolled back at the end of the test unless committed).
+func (e *Engine) askingTx(t *testing.T, c *tawasul.Contact, ref string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := e.askInTx(ctx, tx, c, ref); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 // openPrompts lists the references of the contact's open questions.
 func openPrompts(t *testing.T, e *Engine, contactID int64) []string {
 	t.Helper()
@@ -63,14 +79,7 @@ func TestAskConcurrentlyLaterWins(t *testing.T) {
 	e := askingEngine(t)
 	ctx := context.Background()
 	c := testContact(t, e, "+966500000001", false)
-	tx, err := e.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
-		t.Fatal(err)
-	}
+	tx := e.askingTx(t, c, "QS-26-0001")
 	second := make(chan error, 1)
 	go func() {
 		second <- pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
@@ -136,14 +145,7 @@ func TestAskDoesNotHoldUpTheInboundPath(t *testing.T) {
 	ctx := context.Background()
 	a := testContact(t, e, "+966500000001", false)
 	b := testContact(t, e, "+966500000002", false)
-	tx, err := e.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := e.askInTx(ctx, tx, b, "QS-26-0002"); err != nil {
-		t.Fatal(err)
-	}
+	tx := e.askingTx(t, b, "QS-26-0002")
 	guard, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	items := []*batchItem{
@@ -189,14 +191,7 @@ func stopWhileAsking(t *testing.T, earlier bool) {
 			t.Fatal(err)
 		}
 	}
-	tx, err := e.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
-		t.Fatal(err)
-	}
+	tx := e.askingTx(t, c, "QS-26-0001")
 	stop := send(e, ctx, c.Phone, "SM1", "STOP")
 	var got *answer
 	waitFor(t, "STOP to wait for the asking transaction or finish", func() bool {
@@ -244,14 +239,7 @@ func TestOptOutCallbackWhileAskingClosesTheQuestion(t *testing.T) {
 		VALUES ($1, 'outbound', 'sms', 'x', 'sent', 'SMOUT')`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := e.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := e.askInTx(ctx, tx, c, "QS-26-0001"); err != nil {
-		t.Fatal(err)
-	}
+	tx := e.askingTx(t, c, "QS-26-0001")
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.Pool.Exec(ctx, `SELECT message_status_advance('SMOUT', 'undelivered', 21610)`)
